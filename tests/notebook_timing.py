@@ -1,0 +1,44 @@
+"""pytest plugin for the nbval run: time each notebook and enforce the hard limit.
+
+Loaded with ``-p tests.notebook_timing``. Prints one line per notebook, writes the
+times to ``_build/metrics/nbval-seconds.json`` and fails the session when a notebook
+took longer than the hard limit (the book's bar is 60 s; the limit leaves room for a
+slow machine).
+"""
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+HARD_LIMIT_SECONDS = 120
+BAR_SECONDS = 60
+_seconds: dict[str, float] = defaultdict(float)
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        _seconds[path] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _seconds:
+        return
+    terminalreporter.section("notebook execution times")
+    for path, seconds in sorted(_seconds.items()):
+        flag = ""
+        if seconds > HARD_LIMIT_SECONDS:
+            flag = f"  over the {HARD_LIMIT_SECONDS} s limit"
+        elif seconds > BAR_SECONDS:
+            flag = f"  over the {BAR_SECONDS} s bar"
+        terminalreporter.write_line(f"{seconds:7.1f} s  {path}{flag}")
+    terminalreporter.write_line(f"{sum(_seconds.values()):7.1f} s  in all")
+    out = Path("_build/metrics/nbval-seconds.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dict(sorted(_seconds.items())), indent=1))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    slow = [path for path, seconds in _seconds.items() if seconds > HARD_LIMIT_SECONDS]
+    if slow and session.exitstatus == 0:
+        session.exitstatus = 1

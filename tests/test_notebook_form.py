@@ -1,0 +1,35 @@
+"""Conventions every notebook of the book keeps."""
+
+import nbformat
+import pytest
+
+from attention_course import notebooks
+from tests.helpers import ROOT, is_setup_cell
+
+ALL = sorted(p for folder in notebooks.NOTEBOOK_FOLDERS for p in (ROOT / folder).glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(ROOT)))
+def test_first_cell_installs_the_package_in_colab(path):
+    first = nbformat.read(path, as_version=4).cells[0]
+    assert is_setup_cell(first)
+    assert first.source == notebooks.setup_cell_source(notebooks.repository_url(ROOT))
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(ROOT)))
+def test_committed_without_outputs(path):
+    cells = nbformat.read(path, as_version=4).cells
+    assert not [i for i, c in enumerate(cells) if c.cell_type == "code" and c.outputs]
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(ROOT)))
+def test_listed_in_the_table_of_contents(path):
+    toc = (ROOT / "_toc.yml").read_text()
+    assert f"file: {path.parent.name}/{path.stem}\n" in toc
+
+
+def test_chapters_labs_and_solutions_pair_up():
+    def stems(folder):
+        return {p.stem for p in (ROOT / folder).glob("*.ipynb")}
+    assert stems("solutions") == stems("labs")
+    assert stems("solutions") <= stems("chapters")

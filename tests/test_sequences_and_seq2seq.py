@@ -1,0 +1,54 @@
+import torch
+
+from attention_course.data.sequences import (BOS, PAD, sequence_accuracy, sequence_batch,
+                                             vocabulary_size)
+from attention_course.models.seq2seq import Seq2Seq
+
+
+def test_reversal_targets_are_each_source_reversed_and_padded():
+    batch = sequence_batch(50, 2, 9, generator=torch.Generator().manual_seed(0))
+    for source, target, length in zip(batch.source, batch.target, batch.lengths):
+        assert torch.equal(target[:length], source[:length].flip(0))
+        assert (source[length:] == PAD).all() and (target[length:] == PAD).all()
+        assert (source[:length] >= 2).all()
+
+
+def test_copy_task_and_given_lengths():
+    lengths = torch.tensor([3, 1, 4])
+    batch = sequence_batch(3, 1, 4, task="copy", lengths=lengths,
+                           generator=torch.Generator().manual_seed(0))
+    assert torch.equal(batch.source, batch.target)
+    assert torch.equal(batch.lengths, lengths)
+    assert (batch.decoder_input[:, 0] == BOS).all()
+    assert torch.equal(batch.decoder_input[:, 1:], batch.target[:, :-1])
+
+
+def test_same_seed_same_batch():
+    a = sequence_batch(8, 2, 6, generator=torch.Generator().manual_seed(5))
+    b = sequence_batch(8, 2, 6, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(a.source, b.source)
+
+
+def test_accuracy_counts_only_positions_inside_each_length():
+    batch = sequence_batch(2, 3, 3, lengths=torch.tensor([3, 2]),
+                           generator=torch.Generator().manual_seed(0))
+    predicted = batch.target.clone()
+    predicted[1, 2] = 7  # padding position: must not count
+    predicted[0, 0] = (predicted[0, 0] + 1) % 10 + 2  # one real mistake
+    token, exact = sequence_accuracy(predicted, batch)
+    assert torch.allclose(token, torch.tensor([2 / 3, 1.0]))
+    assert torch.equal(exact, torch.tensor([0.0, 1.0]))
+
+
+def test_context_is_the_state_after_each_sequences_own_last_symbol():
+    torch.manual_seed(0)
+    model = Seq2Seq(vocabulary_size(10), hidden_size=16)
+    batch = sequence_batch(4, 2, 7, lengths=torch.tensor([7, 2, 5, 3]),
+                           generator=torch.Generator().manual_seed(1))
+    states, context = model.encode(batch.source, batch.lengths)
+    assert states.shape == (4, 7, 16) and context.shape == (1, 4, 16)
+    for row, length in enumerate(batch.lengths):
+        assert torch.allclose(context[0, row], states[row, length - 1])
+    logits = model(batch.source, batch.lengths, batch.decoder_input)
+    assert logits.shape == (4, 7, vocabulary_size(10))
+    assert model.greedy_decode(batch.source, batch.lengths, steps=5).shape == (4, 5)

@@ -1,0 +1,89 @@
+"""Seeding, metrics, training loop and demos."""
+
+import json
+
+import ipywidgets as widgets
+import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from attention_course.demos import frame_demo, state_size
+from attention_course.reporting import METRICS_DIR_VARIABLE, report_metrics
+from attention_course.reproducibility import set_seed
+from attention_course.training import train
+
+matplotlib.use("Agg")
+
+
+def test_report_prints_and_records_when_asked(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(METRICS_DIR_VARIABLE, str(tmp_path))
+    report_metrics("nb", accuracy=torch.tensor(0.5), steps=3)
+    report_metrics("nb", loss=0.25)
+    assert "accuracy = 0.5000" in capsys.readouterr().out
+    assert json.loads((tmp_path / "nb.json").read_text()) == {
+        "accuracy": 0.5, "loss": 0.25, "steps": 3}
+
+
+def test_report_writes_nothing_by_default(tmp_path, monkeypatch):
+    monkeypatch.delenv(METRICS_DIR_VARIABLE, raising=False)
+    monkeypatch.chdir(tmp_path)
+    report_metrics("nb", accuracy=1.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def fit_line(seed):
+    set_seed(seed)
+    model = torch.nn.Linear(1, 1)
+    x = torch.linspace(-1, 1, 32)[:, None]
+
+    def loss(step):
+        return ((model(x) - 3 * x) ** 2).mean()
+
+    return train(model, loss, steps=200, lr=0.05), model
+
+
+def test_training_is_deterministic_and_learns():
+    log_a, model_a = fit_line(0)
+    log_b, _ = fit_line(0)
+    assert log_a.losses == log_b.losses
+    assert log_a.final_loss < 1e-3 and abs(model_a.weight.item() - 3) < 0.05
+    assert not model_a.training
+
+
+def draw(scale, kind="line"):
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.plot([0, 1], [0, scale], "-" if kind == "line" else "o")
+    return fig
+
+
+def test_one_parameter_demo_links_its_slider_to_the_frames():
+    before = len(plt.get_fignums())
+    demo = frame_demo(draw, scale=[1, 2, 3], default={"scale": 2})
+    slider, stack = demo.children
+    assert isinstance(slider, widgets.SelectionSlider) and slider.index == 1
+    assert isinstance(stack, widgets.Stack) and len(stack.children) == 3
+    assert stack.selected_index == 1
+    frames = [child.value for child in stack.children]
+    assert len(set(frames)) == 3, "each value must draw a different frame"
+    assert len(plt.get_fignums()) == before, "frames must be closed after rendering"
+    assert any(link.source == (slider, "index") and link.target == (stack, "selected_index")
+               for link in demo.links)
+    assert 0 < state_size(demo) < 30_000
+
+
+def test_two_parameter_demo_nests_stacks_and_uses_a_menu_for_text():
+    demo = frame_demo(draw, scale=[1, 2], kind=["line", "dots"])
+    slider, buttons, stack = demo.children
+    assert isinstance(buttons, widgets.ToggleButtons)
+    assert [len(inner.children) for inner in stack.children] == [2, 2]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({}, "one or two parameters"),
+    ({"scale": []}, "has no values"),
+    ({"scale": [1], "default": {"size": 1}}, "unknown parameters"),
+])
+def test_demo_arguments_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        frame_demo(draw, **kwargs)
