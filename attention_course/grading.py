@@ -497,6 +497,9 @@ class Run:
     seconds: float
 
 
+STARTUP_SECONDS = 60  # for the kernel to start, and for the grader's first cell (torch)
+
+
 class _OutOfTime(Exception):
     pass
 
@@ -510,8 +513,10 @@ class _LimitedClient(NotebookClient):
                          interrupt_on_timeout=True, shutdown_kernel="immediate",
                          timeout_func=self._cell_timeout, log=_NBCLIENT_LOG, **kwargs)
         self.limits = limits
-        self.deadline = time.monotonic() + limits.notebook_seconds
-        self.startup_timeout = max(1, math.ceil(min(60, limits.notebook_seconds)))
+        # The notebook's clock starts once its kernel is ready (a slow start is not the
+        # submission's fault); starting has a limit of its own.
+        self.deadline = math.inf
+        self.startup_timeout = STARTUP_SECONDS
         self.problems: list[Problem] = []
         self.current: int | None = None
         self.interrupted: set[int] = set()
@@ -522,6 +527,11 @@ class _LimitedClient(NotebookClient):
         limit = (self.startup_timeout if STARTUP_TAG in cell.metadata.get("tags", [])
                  else self.limits.cell_seconds)
         return max(1, math.ceil(min(limit, remaining)))
+
+    async def async_start_new_kernel_client(self):
+        client = await super().async_start_new_kernel_client()
+        self.deadline = time.monotonic() + self.limits.notebook_seconds
+        return client
 
     async def async_start_new_kernel(self, **kwargs):
         await super().async_start_new_kernel(**kwargs)
@@ -537,7 +547,7 @@ class _LimitedClient(NotebookClient):
         return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
 
     async def _async_handle_timeout(self, timeout, cell=None):
-        if cell is None or time.monotonic() >= self.deadline - 0.5:
+        if time.monotonic() >= self.deadline - 0.5:  # the notebook's time, not the cell's
             self._stop(f"the notebook ran over its limit of {self.limits.notebook_seconds:g} s "
                        "and was stopped")
         if self.current in self.interrupted:
@@ -598,6 +608,10 @@ async def run_notebook_async(notebook, cwd: Path, limits: Limits) -> Run:
         elif client.exit_code is not None:
             how = f" (exit code {client.exit_code})"
         client.problems.append(Problem(KERNEL_DIED, f"the kernel died{how}", client.current))
+    except Exception as error:  # e.g. the kernel did not start: keep what did run
+        client.problems.append(Problem(
+            GRADER_ERROR, f"could not run the notebook: {core._format_exception(error)}",
+            client.current))
     for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and _OUT_OF_MEMORY.search(
@@ -640,7 +654,7 @@ class Grade:
 
 def _describe_cell(graded: GradedNotebook, index: int | None) -> str:
     if index is None:
-        return "before the first cell"
+        return "at the start"
     if index in graded.check_cells:
         return f"the check of {graded.check_cells[index]}"
     if index in graded.origin:
@@ -698,12 +712,7 @@ async def grade_submission(path: Path, name: str, plan: LabPlan, limits: Limits)
                 _add_problem(grade, WRONG_LAB, f"a notebook of lab {', '.join(sorted(declared))}"
                              f", not of lab {plan.lab}: not run")
                 return grade
-            try:
-                run = await run_notebook_async(graded.notebook, Path(folder), limits)
-            except Exception as error:  # e.g. the kernel would not start
-                _add_problem(grade, GRADER_ERROR,
-                             f"could not run the notebook: {core._format_exception(error)}")
-                return grade
+            run = await run_notebook_async(graded.notebook, Path(folder), limits)
         try:
             _collect(grade, graded, run, plan)
         except Exception as error:  # a bug of ours must not stop the rest of the class
@@ -906,6 +915,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
+    if args.jobs is not None and args.jobs < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
+        return 2
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder", file=sys.stderr)
         return 2

@@ -89,7 +89,7 @@ def write_submissions(folder):
     submissions = {
         "solution.ipynb": solution,
         "unsolved.ipynb": lab,
-        "bob/half_solved.ipynb": solved(lab, "rnn_step", "encode"),
+        "bob/half_solved.ipynb": solved(lab, "rnn_step", "encode"),  # the last one deleted
         # The classic: the loop counter is never increased.
         "endless_loop.ipynb": edited(
             solution, "for t in range(inputs.shape[1]):\n        h = cell(inputs[:, t], h)",
@@ -109,6 +109,8 @@ def write_submissions(folder):
                                                 "checks import lab02"),
                                          "# Solution 1:", "# Solution 2:"),
     }
+    half = submissions["bob/half_solved.ipynb"]
+    half.cells = [cell for cell in half.cells if "def state_gradient_norms(" not in cell.source]
     edited_checks = submissions["wrong_gru_edited_checks.ipynb"]
     edited_checks.cells = [cell for cell in edited_checks.cells
                            if cell.source != "checks.check_encode(encode)"]
@@ -221,6 +223,8 @@ def test_feedback_repeats_the_check_messages(graded):
     assert "✔ context is the last state c = h_n" in wrong  # its deleted check still ran
     half = (feedback / "bob__half_solved.txt").read_text()
     assert "… not implemented yet" in half and "2 / 2 points" in half
+    assert ("✘ your function is defined: name 'state_gradient_norms' is not defined: was its "
+            "cell deleted or renamed, or did it raise?") in half
     died = (feedback / "kills_its_kernel.txt").read_text()
     assert "the kernel died" in died and "not checked: the notebook stopped" in died
     cheat = (feedback / "overwrites_checks.txt").read_text()
