@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
+import contextlib
 import csv
 import dataclasses
 import importlib
@@ -41,12 +42,12 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import types
-from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -504,6 +505,20 @@ class _OutOfTime(Exception):
     pass
 
 
+def _stop_everything() -> None:
+    """Ctrl-C: cancel every notebook; each one's kernel is shut down on the way out."""
+    for task in asyncio.all_tasks():
+        task.cancel()
+
+
+def _run(coroutine):
+    """``asyncio.run``, where Ctrl-C ends as a KeyboardInterrupt (not a cancelled task)."""
+    try:
+        return asyncio.run(coroutine)
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+
+
 class _LimitedClient(NotebookClient):
     """An nbclient that interrupts a cell at its time limit, stops the notebook at its own,
     and notes what happened instead of raising."""
@@ -531,6 +546,10 @@ class _LimitedClient(NotebookClient):
     async def async_start_new_kernel_client(self):
         client = await super().async_start_new_kernel_client()
         self.deadline = time.monotonic() + self.limits.notebook_seconds
+        # nbclient's own Ctrl-C handler shuts down this notebook's kernel and lets the
+        # others go on; the grader stops everything instead.
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows, threads
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, _stop_everything)
         return client
 
     async def async_start_new_kernel(self, **kwargs):
@@ -624,7 +643,7 @@ async def run_notebook_async(notebook, cwd: Path, limits: Limits) -> Run:
 
 def run_notebook(notebook, cwd: Path, limits: Limits | None = None) -> Run:
     """Synchronous :func:`run_notebook_async` (the tests run the labs with it)."""
-    return asyncio.run(run_notebook_async(notebook, cwd, limits or Limits()))
+    return _run(run_notebook_async(notebook, cwd, limits or Limits()))
 
 
 # ---------------------------------------------------------------------------------------
@@ -784,17 +803,22 @@ async def _grade_all(paths: list[Path], folder: Path, plan: LabPlan, limits: Lim
     # Without an explicit `disable`, tqdm's own TQDM_DISABLE variable still applies.
     with tqdm(total=len(tasks), desc=f"Grading lab {plan.lab}", unit="notebook",
               **({} if progress else {"disable": True})) as bar:
-        for finished in asyncio.as_completed(tasks):
-            grade = await finished
-            bar.set_postfix_str(f"{grade.file}: {grade.total:g}/{grade.maximum:g}", refresh=False)
-            bar.update()
+        try:
+            for finished in asyncio.as_completed(tasks):
+                grade = await finished
+                bar.set_postfix_str(f"{grade.file}: {grade.total:g}/{grade.maximum:g}",
+                                    refresh=False)
+                bar.update()
+        except asyncio.CancelledError:  # Ctrl-C: wait until every kernel is shut down
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
     return [task.result() for task in tasks]
 
 
 def grade_file(path: Path, plan: LabPlan, limits: Limits | None = None) -> Grade:
     """Grade one notebook (the tests grade every lab's solution with it)."""
     path = Path(path)
-    return asyncio.run(grade_submission(path, path.name, plan, limits or Limits()))
+    return _run(grade_submission(path, path.name, plan, limits or Limits()))
 
 
 def grade_folder(folder: Path, plan: LabPlan, limits: Limits | None = None,
@@ -806,7 +830,7 @@ def grade_folder(folder: Path, plan: LabPlan, limits: Limits | None = None,
     paths = find_submissions(folder)
     if limits.threads is None:
         limits = dataclasses.replace(limits, threads=max(1, available_cores() // jobs))
-    return asyncio.run(_grade_all(paths, folder, plan, limits, jobs, progress))
+    return _run(_grade_all(paths, folder, plan, limits, jobs, progress))
 
 
 def available_cores() -> int:
@@ -865,7 +889,7 @@ def feedback(grade: Grade) -> str:
         result = core.ExerciseResult(row["lab"], row["exercise"], row["points"],
                                      [core.CaseResult(**case) for case in row["cases"]])
         text = io.StringIO()
-        with redirect_stdout(text):
+        with contextlib.redirect_stdout(text):
             if result.cases:
                 core._print_result(result)  # the lines the student saw under the check
             else:
@@ -932,8 +956,12 @@ def main(argv: list[str] | None = None) -> int:
     limits = Limits(args.cell_timeout, args.notebook_timeout,
                     int(args.memory_limit * 2**30) or None)
     start = time.monotonic()
-    grades = grade_folder(args.submissions, plan, limits, jobs=args.jobs,
-                          progress=not args.no_progress)
+    try:
+        grades = grade_folder(args.submissions, plan, limits, jobs=args.jobs,
+                              progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print("\ninterrupted: no gradebook written", file=sys.stderr)
+        return 130
     out = args.out or Path(f"grades-lab{plan.lab}.csv")
     write_gradebook(grades, plan, out)
     if args.feedback:

@@ -15,6 +15,7 @@ import copy
 import csv
 import hashlib
 import io
+import signal
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ import tomllib
 
 import nbformat
 import numpy as np
+import psutil
 import pytest
 
 from attention_course import grading
@@ -291,9 +293,38 @@ def test_command_line_refuses_what_it_cannot_grade(tmp_path, capsys):
     assert grading.main([str(tmp_path / "missing"), "--lab", "1"]) == 2
 
 
-def test_console_script_and_module_run_the_grader():
+def test_ctrl_c_stops_the_grading_and_every_kernel(tmp_path):
+    solution = nbformat.read(ROOT / "solutions" / f"{LAB1}.ipynb", as_version=4)
+    nbformat.write(after_solution_of(solution, "rnn_step", "while True:\n    pass"),
+                   tmp_path / "endless.ipynb")
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "attention_course.grading", str(tmp_path), "--lab", "1",
+         "--out", str(tmp_path / "grades.csv"), "--no-progress"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        kernels = []
+        while not kernels and time.monotonic() < deadline and grader.poll() is None:
+            time.sleep(0.5)
+            kernels = [child for child in psutil.Process(grader.pid).children()
+                       if "ipykernel" in " ".join(child.cmdline())]
+        assert kernels, "no kernel started"
+        time.sleep(2)  # the kernel is busy in the endless loop
+        grader.send_signal(signal.SIGINT)
+        _, err = grader.communicate(timeout=60)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+    assert grader.returncode == 130 and "interrupted: no gradebook written" in err, err
+    assert not (tmp_path / "grades.csv").exists()
+    gone, alive = psutil.wait_procs(kernels, timeout=10)
+    assert not alive
+
+
+def test_console_script_runs_the_grader(capsys):
+    # (`python -m attention_course.grading` runs in the Ctrl-C test above.)
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"attention-course-grade": "attention_course.grading:main"}
-    done = subprocess.run([sys.executable, "-m", "attention_course.grading", "--help"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert done.returncode == 0 and "--lab" in done.stdout
+    with pytest.raises(SystemExit) as done:
+        grading.main(["--help"])
+    assert done.value.code == 0 and "--lab" in capsys.readouterr().out
