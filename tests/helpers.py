@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+
+from attention_course import grading
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK_CALL = re.compile(r"^checks\.(check_\w+)\(", re.MULTILINE)
@@ -28,25 +28,31 @@ def is_setup_cell(cell) -> bool:
 
 def execute(notebook: nbformat.NotebookNode, cwd: Path, allow_errors: bool,
             timeout: int = 120) -> nbformat.NotebookNode:
-    """Run a notebook in a fresh kernel and return it with its outputs."""
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            allow_errors=allow_errors, resources={"metadata": {"path": str(cwd)}})
-    client.execute()
-    return notebook
+    """Run a notebook in a fresh kernel (the grader's runner) and return it with its outputs.
+
+    Each cell has ``timeout`` seconds, and so has the whole notebook (the book's hard limit).
+    """
+    run = grading.run_notebook(notebook, cwd, grading.Limits(
+        cell_seconds=timeout, notebook_seconds=timeout, memory_bytes=None))
+    assert not run.problems, [f"cell {p.cell}: {p.status}: {p.detail}" for p in run.problems]
+    if not allow_errors:
+        errors = [f"cell {index} raised {output.ename}: {output.evalue}"
+                  for index, cell in enumerate(run.notebook.cells)
+                  for output in cell.get("outputs", []) if output.output_type == "error"]
+        assert not errors, errors
+    return run.notebook
 
 
 def append_results_cell(notebook: nbformat.NotebookNode, lab: str) -> None:
-    """Add a last cell that prints the checks' recorded results as JSON on one line."""
+    """Add a last cell that displays the checks' recorded results as structured data."""
     notebook.cells.append(nbformat.v4.new_code_cell(
-        "import json\nfrom attention_course.checks import results as _results\n"
-        f"print('RESULTS=' + json.dumps(_results({lab!r})))"))
+        f"from attention_course.grading import publish_results\npublish_results({lab!r})"))
 
 
 def recorded_results(notebook: nbformat.NotebookNode) -> list[dict]:
-    for output in notebook.cells[-1].outputs:
-        if output.output_type == "stream" and "RESULTS=" in output.text:
-            return json.loads(output.text.split("RESULTS=", 1)[1])
-    raise AssertionError("the results cell printed nothing")
+    rows = grading.published_results(notebook.cells[-1])
+    assert rows, "the results cell displayed nothing"
+    return rows
 
 
 def text_of(outputs) -> str:

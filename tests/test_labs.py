@@ -1,6 +1,6 @@
 """The three proofs every lab must pass, plus its form.
 
-1. The solution passes every check, in a real kernel.
+1. The solution passes every check, in a real kernel, graded by the class grader.
 2. The generated lab fails every check cell as "not implemented yet" and raises nothing else.
 3. Every plausible wrong answer in ``tests/wrong_answers/labNN.py`` is caught.
 """
@@ -14,7 +14,7 @@ import io
 import nbformat
 import pytest
 
-from attention_course import notebooks
+from attention_course import grading, notebooks
 from attention_course.checks import FAILED, NOT_IMPLEMENTED, PASSED, LabCheckFailed
 from tests.helpers import (CHECK_CALL, ROOT, SCORE_CALL, append_results_cell, execute,
                            is_setup_cell, lab_names, lab_number, recorded_results, text_of)
@@ -48,12 +48,13 @@ def test_every_exercise_has_one_check_cell_and_the_lab_ends_with_the_score(name)
 
 @pytest.mark.parametrize("name", LABS)
 def test_solution_passes_every_check(name):
-    solution = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
-    append_results_cell(solution, lab_number(name))
-    executed = execute(solution, cwd=ROOT / "solutions", allow_errors=False)
-    rows = recorded_results(executed)
-    assert rows and all(row["status"] == PASSED and row["earned"] == row["points"]
-                        for row in rows), rows
+    # Graded as a student's submission would be: official checks, limits, fresh kernel.
+    plan = grading.load_plan(lab_number(name), ROOT / "solutions")
+    grade = grading.grade_file(ROOT / "solutions" / f"{name}.ipynb", plan)
+    assert (grade.status, grade.notes, grade.cell_errors) == (grading.GRADED, [], [])
+    assert grade.results and all(row["status"] == PASSED and row["earned"] == row["points"]
+                                 for row in grade.results), grade.results
+    assert grade.total == grade.maximum
 
 
 @pytest.mark.parametrize("name", LABS)

@@ -1,0 +1,330 @@
+"""The class grader: a folder of submissions, each graded as it deserves, none modified.
+
+The submissions are generated here from Lab 1's solution and generated lab (never
+hand-edited notebooks): the solution, the unsolved lab, a half-solved one, an endless loop,
+a cell that ignores interrupts, a kernel that exits, a memory blow-up, a cheat that
+overwrites checks, a wrong answer whose check cells were edited and deleted, a corrupted
+file and a notebook of another lab. One grading run of the whole folder, through the
+command line, serves most tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import csv
+import hashlib
+import io
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+
+import nbformat
+import numpy as np
+import psutil
+import pytest
+
+from attention_course import grading
+from attention_course.checks import core, expect, lab01
+from tests.helpers import ROOT, lab_names, lab_number
+
+LAB1 = "01_rnn_bottlenecks"
+CELL_SECONDS = 5
+NOTEBOOK_SECONDS = 45
+MEMORY_GIB = 3
+
+# file -> points per exercise (rnn_step, encode, gru_step, state_gradient_norms), status,
+# and words the gradebook's detail must contain
+EXPECTED = {
+    "solution.ipynb": ((2, 2, 3, 3), grading.GRADED, []),
+    "unsolved.ipynb": ((0, 0, 0, 0), grading.GRADED, []),
+    "bob/half_solved.ipynb": ((2, 2, 0, 0), grading.GRADED, []),
+    "endless_loop.ipynb": ((2, 0, 3, 3), grading.TIME_LIMIT,
+                           ["the check of encode", f"within {CELL_SECONDS} s", "interrupted"]),
+    "ignores_interrupts.ipynb": ((2, 2, 0, 0), grading.TIME_LIMIT,
+                                 ["did not stop when interrupted",
+                                  "not checked: gru_step, state_gradient_norms"]),
+    "kills_its_kernel.ipynb": ((2, 2, 0, 0), grading.KERNEL_DIED,
+                               ["def gru_step", "the kernel died (exit code 1)",
+                                "not checked: gru_step, state_gradient_norms"]),
+    "memory_blow_up.ipynb": ((2, 2, 3, 3), grading.MEMORY_LIMIT,
+                             [f"ran out of memory (limit {MEMORY_GIB} GiB)"]),
+    "overwrites_checks.ipynb": ((2, 0, 0, 0), grading.CHECKS_MODIFIED,
+                                ["lab01.check_gru_step", "core._run_case", "numpy.isclose"]),
+    "wrong_gru_edited_checks.ipynb": ((2, 2, 0.75, 3), grading.GRADED, []),
+    "corrupted.ipynb": ((0, 0, 0, 0), grading.UNREADABLE, ["NotJSONError"]),
+    "lab02_by_mistake.ipynb": ((0, 0, 0, 0), grading.WRONG_LAB, ["lab 02, not of lab 01"]),
+}
+
+
+def edited(notebook, old, new):
+    """A copy with ``old`` replaced by ``new`` in the one cell that contains it."""
+    notebook = copy.deepcopy(notebook)
+    cells = [cell for cell in notebook.cells if old in cell.source]
+    assert len(cells) == 1 and cells[0].source.count(old) == 1, old
+    cells[0].source = cells[0].source.replace(old, new)
+    return notebook
+
+
+def after_solution_of(notebook, function, code):
+    """A copy with top-level ``code`` appended to the cell that defines ``function``."""
+    cell = next(cell for cell in notebook.cells if f"def {function}(" in cell.source)
+    return edited(notebook, cell.source, cell.source + "\n" + code)
+
+
+def write_submissions(folder):
+    solution_path = ROOT / "solutions" / f"{LAB1}.ipynb"
+    solution = nbformat.read(solution_path, as_version=4)
+    lab = nbformat.read(ROOT / "labs" / f"{LAB1}.ipynb", as_version=4)
+
+    def solved(notebook, *functions):
+        notebook = copy.deepcopy(notebook)
+        for function in functions:
+            index = next(i for i, cell in enumerate(notebook.cells)
+                         if f"def {function}(" in cell.source)
+            notebook.cells[index] = copy.deepcopy(next(
+                cell for cell in solution.cells if f"def {function}(" in cell.source))
+        return notebook
+
+    submissions = {
+        "solution.ipynb": solution,
+        "unsolved.ipynb": lab,
+        "bob/half_solved.ipynb": solved(lab, "rnn_step", "encode"),  # the last one deleted
+        # The classic: the loop counter is never increased.
+        "endless_loop.ipynb": edited(
+            solution, "for t in range(inputs.shape[1]):\n        h = cell(inputs[:, t], h)",
+            "t = 0\n    while t < inputs.shape[1]:\n        h = cell(inputs[:, t], h)"),
+        "ignores_interrupts.ipynb": after_solution_of(
+            solution, "gru_step", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                "while True:\n    pass"),
+        "kills_its_kernel.ipynb": after_solution_of(solution, "gru_step",
+                                                    "import os\nos._exit(1)"),
+        # 8 GiB at once: more than the memory limit, fine for the machine without it.
+        "memory_blow_up.ipynb": after_solution_of(solution, "state_gradient_norms",
+                                                  "hog = torch.empty(2**31)"),
+        "wrong_gru_edited_checks.ipynb": edited(edited(
+            solution, "return (1 - z) * n + z * h", "return z * n + (1 - z) * h"),
+            "checks.check_gru_step(gru_step)", 'print("✔ all checks passed")'),
+        "lab02_by_mistake.ipynb": edited(edited(solution, "checks import lab01",
+                                                "checks import lab02"),
+                                         "# Solution 1:", "# Solution 2:"),
+    }
+    half = submissions["bob/half_solved.ipynb"]
+    half.cells = [cell for cell in half.cells if "def state_gradient_norms(" not in cell.source]
+    edited_checks = submissions["wrong_gru_edited_checks.ipynb"]
+    edited_checks.cells = [cell for cell in edited_checks.cells
+                           if cell.source != "checks.check_encode(encode)"]
+
+    # Overwrites checks so they always pass, patches NumPy so every comparison is "close",
+    # and displays a fake full-marks result of its own.
+    cheat = solved(lab, "rnn_step")
+    cheat = edited(cheat, '    raise NotImplementedError("encode: not implemented yet")',
+                   "    import numpy\n"
+                   "    numpy.isclose = lambda a, b, **options: numpy.ones(numpy.shape(a), bool)\n"
+                   "    batch, time, _ = inputs.shape\n"
+                   "    return (torch.zeros(batch, time, cell.hidden_size),\n"
+                   "            torch.zeros(batch, cell.hidden_size))")
+    cheat = after_solution_of(cheat, "gru_step",
+                              'checks.check_gru_step = lambda fn: print("✔ passed")')
+    cheat = after_solution_of(
+        cheat, "state_gradient_norms",
+        "from attention_course.checks import core\n"
+        'core._run_case = lambda case, limit: core.CaseResult("ok", core.PASSED)\n'
+        "from IPython.display import display\n"
+        f"display({{{grading.RESULT_MIME!r}: {{'lab': '01', 'exercise': 'gru_step', "
+        "'points': 3, 'earned': 3, 'status': 'passed', 'cases': []}}, raw=True)")
+    submissions["overwrites_checks.ipynb"] = cheat
+
+    for name, notebook in submissions.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, path)
+    (folder / "corrupted.ipynb").write_bytes(solution_path.read_bytes()[:500])
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*.ipynb")) == sorted(EXPECTED)
+
+
+def fingerprint(folder):
+    return {str(path.relative_to(folder)): (hashlib.sha256(path.read_bytes()).hexdigest(),
+                                            path.stat().st_mtime_ns)
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade the generated folder once, through the command line, on 2 jobs."""
+    base = tmp_path_factory.mktemp("grading")
+    folder = base / "submitted"
+    write_submissions(folder)
+    before = fingerprint(folder)
+    out, feedback = base / "grades.csv", base / "feedback"
+    printed = io.StringIO()
+    start = time.monotonic()
+    with contextlib.redirect_stdout(printed):
+        code = grading.main([str(folder), "--lab", "1", "--out", str(out),
+                             "--feedback", str(feedback), "--jobs", "2",
+                             "--cell-timeout", str(CELL_SECONDS),
+                             "--notebook-timeout", str(NOTEBOOK_SECONDS),
+                             "--memory-limit", str(MEMORY_GIB), "--no-progress"])
+    seconds = time.monotonic() - start
+    with open(out, newline="") as table:
+        rows = {row["file"]: row for row in csv.DictReader(table)}
+    return dict(code=code, rows=rows, feedback=feedback, printed=printed.getvalue(),
+                seconds=seconds, before=before, after=fingerprint(folder))
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_each_submission_gets_the_grade_and_status_it_deserves(graded, name):
+    assert graded["code"] == 0
+    row = graded["rows"][name]
+    points, status, words = EXPECTED[name]
+    got = tuple(float(row[e]) for e in ("rnn_step", "encode", "gru_step", "state_gradient_norms"))
+    assert (got, row["status"]) == (points, status), row
+    assert float(row["total"]) == pytest.approx(sum(points))
+    assert (row["lab"], float(row["maximum"])) == ("01", 10)
+    for word in words:
+        assert word in row["detail"], row["detail"]
+
+
+def test_gradebook_has_one_row_per_submission_with_its_columns(graded):
+    assert sorted(graded["rows"]) == sorted(EXPECTED)
+    assert list(next(iter(graded["rows"].values()))) == [
+        "file", "lab", "rnn_step", "encode", "gru_step", "state_gradient_norms", "total",
+        "maximum", "status", "seconds", "detail"]
+
+
+def test_submitted_files_are_left_byte_identical_and_alone(graded):
+    assert graded["after"] == graded["before"]
+
+
+def test_grading_time_is_bounded_by_the_limits(graded):
+    seconds = {name: float(row["seconds"]) for name, row in graded["rows"].items()}
+    assert max(seconds.values()) < NOTEBOOK_SECONDS, seconds
+    # An endless loop costs its cell's limit once; a loop deaf to interrupts, twice.
+    assert seconds["endless_loop.ipynb"] < NOTEBOOK_SECONDS / 2
+    assert seconds["ignores_interrupts.ipynb"] < NOTEBOOK_SECONDS / 2
+    assert graded["seconds"] < 2 * NOTEBOOK_SECONDS
+
+
+def test_summary_lists_every_submission_and_counts_statuses(graded):
+    printed = graded["printed"]
+    for name in EXPECTED:
+        assert name in printed
+    assert "11 submissions graded in" in printed
+    assert "4 graded, 2 time limit" in printed
+
+
+def test_feedback_repeats_the_check_messages(graded):
+    feedback = graded["feedback"]
+    assert sorted(p.name for p in feedback.iterdir()) == sorted(
+        name.replace("/", "__").replace(".ipynb", ".txt") for name in EXPECTED)
+    wrong = (feedback / "wrong_gru_edited_checks.txt").read_text()
+    assert "Score: 7.75 / 10 (graded)" in wrong
+    assert "✘ equals nn.GRUCell with the same weights: h_t differs from the expected" in wrong
+    assert "✔ context is the last state c = h_n" in wrong  # its deleted check still ran
+    half = (feedback / "bob__half_solved.txt").read_text()
+    assert "… not implemented yet" in half and "2 / 2 points" in half
+    assert ("✘ your function is defined: name 'state_gradient_norms' is not defined: was its "
+            "cell deleted or renamed, or did it raise?") in half
+    died = (feedback / "kills_its_kernel.txt").read_text()
+    assert "the kernel died" in died and "not checked: the notebook stopped" in died
+    cheat = (feedback / "overwrites_checks.txt").read_text()
+    assert ("✘ leaves the checks alone: your code changed numpy.isclose while it was being "
+            "checked: no points for this exercise\n  0 / 2 points") in cheat
+
+
+def test_notebook_time_limit_stops_a_notebook_of_slow_cells(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import time\ntime.sleep(2)") for _ in range(4)]
+        + [nbformat.v4.new_code_cell("print('never')")])
+    run = grading.run_notebook(notebook, tmp_path, grading.Limits(
+        cell_seconds=30, notebook_seconds=5, memory_bytes=None))
+    assert [p.status for p in run.problems] == [grading.TIME_LIMIT]
+    assert "ran over its limit of 5 s" in run.problems[0].detail
+    assert not run.notebook.cells[-1].outputs
+    assert run.seconds < 15
+
+
+def test_sealed_checks_put_back_what_a_cell_changed(monkeypatch):
+    modules = [lab01, core, expect]
+    snapshot = grading._Snapshot(modules)
+    original = lab01.check_rnn_step
+    wrapped = lab01.check_encode.__wrapped__
+    earned = core.ExerciseResult.earned
+    monkeypatch.setattr(lab01, "check_rnn_step", lambda fn: None)
+    monkeypatch.setattr(core._run_case, "__code__", (lambda case, limit: None).__code__)
+    monkeypatch.setattr(np, "isclose", lambda *args, **kwargs: True)
+    monkeypatch.setattr(core.ExerciseResult, "earned", property(lambda self: self.points))
+    monkeypatch.setattr(wrapped, "__code__", (lambda encode: []).__code__)
+    assert snapshot.restore() == sorted([
+        "attention_course.checks.lab01.check_rnn_step", "attention_course.checks.core._run_case",
+        "numpy.isclose", "attention_course.checks.core.ExerciseResult.earned",
+        "attention_course.checks.lab01.check_encode"])
+    assert lab01.check_rnn_step is original and core.ExerciseResult.earned is earned
+    assert np.isclose(1.0, 2.0) == False  # noqa: E712 (a NumPy bool)
+    assert snapshot.restore() == []
+
+
+@pytest.mark.parametrize("name", lab_names())
+def test_every_lab_gets_its_official_checks_after_its_exercises(name):
+    plan = grading.load_plan(lab_number(name), ROOT / "solutions")
+    lab = nbformat.read(ROOT / "labs" / f"{name}.ipynb", as_version=4)
+    graded = grading.graded_notebook(lab, plan, cell_seconds=CELL_SECONDS)
+    cells = graded.notebook.cells
+    assert grading.STARTUP_TAG in cells[0].metadata["tags"]
+    assert list(graded.check_cells.values()) == list(plan.points)
+    for index, exercise in graded.check_cells.items():
+        assert plan.check_calls[exercise] in cells[index].source
+        defined = grading._names_bound(grading._python_source(cells[index - 1].source))
+        assert plan.needed_names[exercise] & defined, cells[index - 1].source
+    submitted_checks = [cell for i, cell in enumerate(cells)
+                        if i not in graded.check_cells and "checks.check_" in cell.source]
+    assert not submitted_checks
+    assert grading.declared_labs(lab) == {lab_number(name)}
+
+
+def test_command_line_refuses_what_it_cannot_grade(tmp_path, capsys):
+    assert grading.main([str(tmp_path), "--lab", "1"]) == 2
+    assert "no .ipynb files" in capsys.readouterr().err
+    (tmp_path / "a.ipynb").write_text("{}")
+    assert grading.main([str(tmp_path), "--lab", "42"]) == 2
+    assert "expected one solution notebook" in capsys.readouterr().err
+    assert grading.main([str(tmp_path / "missing"), "--lab", "1"]) == 2
+
+
+def test_ctrl_c_stops_the_grading_and_every_kernel(tmp_path):
+    solution = nbformat.read(ROOT / "solutions" / f"{LAB1}.ipynb", as_version=4)
+    nbformat.write(after_solution_of(solution, "rnn_step", "while True:\n    pass"),
+                   tmp_path / "endless.ipynb")
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "attention_course.grading", str(tmp_path), "--lab", "1",
+         "--out", str(tmp_path / "grades.csv"), "--no-progress"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        kernels = []
+        while not kernels and time.monotonic() < deadline and grader.poll() is None:
+            time.sleep(0.5)
+            kernels = [child for child in psutil.Process(grader.pid).children()
+                       if "ipykernel" in " ".join(child.cmdline())]
+        assert kernels, "no kernel started"
+        time.sleep(2)  # the kernel is busy in the endless loop
+        grader.send_signal(signal.SIGINT)
+        _, err = grader.communicate(timeout=60)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+    assert grader.returncode == 130 and "interrupted: no gradebook written" in err, err
+    assert not (tmp_path / "grades.csv").exists()
+    gone, alive = psutil.wait_procs(kernels, timeout=10)
+    assert not alive
+
+
+def test_console_script_runs_the_grader(capsys):
+    # (`python -m attention_course.grading` runs in the Ctrl-C test above.)
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"attention-course-grade": "attention_course.grading:main"}
+    with pytest.raises(SystemExit) as done:
+        grading.main(["--help"])
+    assert done.value.code == 0 and "--lab" in capsys.readouterr().out
