@@ -70,7 +70,8 @@ class WordVectors:
         return [self.vocabulary[i] for i in order[:count]]
 
 
-def word_vectors(texts, size: int = 50, vocabulary_size: int = 3000, window: int = 2) -> WordVectors:
+def word_vectors(texts, size: int = 50, vocabulary_size: int = 3000,
+                 window: int = 2) -> WordVectors:
     """Count-based word vectors: co-occurrence counts -> PPMI -> truncated SVD.
 
     Two words co-occur when at most ``window`` words apart within one text. Only the
