@@ -210,26 +210,40 @@ def check_page(visit: Visit, html: str, screenshot: Path | None) -> list[str]:
 
 
 class Demo:
-    """A frame_demo in the page, moved through every value of every control."""
+    """A frame_demo in the page: every value of its control, or every pair of values of
+    its two controls, must show its own picture."""
 
     def __init__(self, visit: Visit, element, label: str):
         self.visit, self.element, self.label = visit, element, label
         self.problems: list[str] = []
 
     def move_every_control(self) -> list[str]:
-        controls = self.element.locator(
-            ":scope > .widget-slider, :scope > .widget-toggle-buttons, :scope > .widget-dropdown")
-        if controls.count() == 0:
-            self.problems.append(f"{self.label}: no control")
-        for i in range(controls.count()):
-            control = controls.nth(i)
-            kind = control.get_attribute("class")
-            if "widget-slider" in kind:
-                self.step_slider(control)
-            elif "widget-toggle-buttons" in kind:
-                self.step_buttons(control)
-            else:
-                self.step_dropdown(control)
+        controls = [Control(self.element, i) for i in range(self.element.locator(
+            ":scope > .widget-slider, :scope > .widget-toggle-buttons, :scope > .widget-dropdown"
+        ).count())]
+        if not 1 <= len(controls) <= 2:
+            return [f"{self.label}: {len(controls)} controls"]
+        *outer, inner = controls
+        for control in controls:
+            control.choose(0)
+        picture = self.shown()
+        for position in range(outer[0].count if outer else 1):
+            context = f" with {outer[0].describe(position)}" if outer else ""
+            if position:
+                outer[0].choose(position)
+                picture = self.moved(picture, f"moving {outer[0].describe(position)}")
+            for value in range(1, inner.count):
+                if picture is None:
+                    return self.problems  # the first failure says enough about a demo
+                inner.choose(value)
+                picture = self.moved(picture, f"moving {inner.describe(value)}{context}")
+            if picture is None:
+                return self.problems
+            inner.choose(0)
+            picture = self.shown()
+        for control in controls:
+            if control.kind == "slider" and control.count > 1:
+                self.return_fast(control)
         return self.problems
 
     def shown(self) -> dict:
@@ -255,51 +269,51 @@ class Demo:
         self.problems.append(f"{self.label}: {problem}")
         return None
 
-    def step_slider(self, slider) -> None:
-        name = _label(slider)
-        handle = slider.locator(".noUi-handle")
-        steps = round(float(handle.get_attribute("aria-valuemax")))
-        handle.focus()
-        handle.press("Home")
-        first = picture = self.shown()
-        for step in range(1, steps + 1):
-            handle.press("ArrowRight")
-            picture = self.moved(picture, f"moving '{name}' to its value {step + 1}")
-            if picture is None:
-                return
-        handle.evaluate(KEY_BURST, ["ArrowLeft", 3 * steps])
+    def return_fast(self, slider: Control) -> None:
+        """From the last value back to the first with key repeats faster than a keyboard's."""
+        slider.choose(0)
+        first = self.shown()
+        slider.choose(slider.count - 1)
+        slider.handle.evaluate(KEY_BURST, ["ArrowLeft", 3 * slider.count])
         self.visit.page.wait_for_timeout(100)
         if self.shown()["index"] != first["index"]:
             self.problems.append(f"{self.label}: after fast key repeats back to the start, "
-                                 f"'{name}' does not show its first picture")
-
-    def step_buttons(self, buttons) -> None:
-        name = _label(buttons)
-        options = buttons.locator("button")
-        options.nth(0).click()
-        picture = self.shown()
-        for i in range(1, options.count()):
-            options.nth(i).click()
-            picture = self.moved(picture, f"choosing '{options.nth(i).inner_text()}' for '{name}'")
-            if picture is None:
-                return
-        options.nth(0).click()
-
-    def step_dropdown(self, dropdown) -> None:
-        name = _label(dropdown)
-        select = dropdown.locator("select")
-        select.select_option(index=0)
-        picture = self.shown()
-        for i in range(1, select.locator("option").count()):
-            select.select_option(index=i)
-            picture = self.moved(picture, f"choosing option {i + 1} of '{name}'")
-            if picture is None:
-                return
-        select.select_option(index=0)
+                                 f"'{slider.name}' does not show its first picture")
 
 
-def _label(control) -> str:
-    return control.evaluate("(el) => (el.querySelector('.widget-label') || {}).textContent || '?'")
+class Control:
+    """A slider, toggle buttons or a dropdown of a demo, moved as a reader would."""
+
+    def __init__(self, demo, index: int):
+        self.element = demo.locator(
+            ":scope > .widget-slider, :scope > .widget-toggle-buttons, :scope > .widget-dropdown"
+        ).nth(index)
+        classes = self.element.get_attribute("class")
+        self.kind = ("slider" if "widget-slider" in classes else
+                     "buttons" if "widget-toggle-buttons" in classes else "dropdown")
+        self.name = self.element.evaluate(
+            "(el) => (el.querySelector('.widget-label') || {}).textContent || '?'")
+        if self.kind == "slider":
+            self.handle = self.element.locator(".noUi-handle")
+            self.count = round(float(self.handle.get_attribute("aria-valuemax"))) + 1
+        elif self.kind == "buttons":
+            self.count = self.element.locator("button").count()
+        else:
+            self.count = self.element.locator("select option").count()
+
+    def choose(self, index: int) -> None:
+        if self.kind == "slider":
+            now = round(float(self.handle.get_attribute("aria-valuenow")))
+            self.handle.focus()
+            for _ in range(abs(index - now)):
+                self.handle.press("ArrowRight" if index > now else "ArrowLeft")
+        elif self.kind == "buttons":
+            self.element.locator("button").nth(index).click()
+        else:
+            self.element.locator("select").select_option(index=index)
+
+    def describe(self, index: int) -> str:
+        return f"'{self.name}' to its value {index + 1} of {self.count}"
 
 
 # ---------------------------------------------------------------------------------------
