@@ -26,8 +26,6 @@ import matplotlib.pyplot as plt
 from ipywidgets.embed import dependency_state
 from PIL import Image
 
-from attention_course.plotting import BOOK_STYLE
-
 # One Layout shared by every frame: each widget a notebook creates is embedded in the
 # page, and a Layout per frame would add about 1 KB each.
 _FRAME_LAYOUT = widgets.Layout(width="auto")
@@ -64,16 +62,17 @@ class FrameDemo(widgets.VBox):
         return bundle
 
 
-def frame_demo(draw: Callable[..., plt.Figure], *, dpi: int = BOOK_STYLE["savefig.dpi"],
-               colors: int = 32, default: dict | None = None,
-               **parameters: Sequence) -> FrameDemo:
+def frame_demo(draw: Callable[..., plt.Figure], *, dpi: int = 72, colors: int = 32,
+               default: dict | None = None, **parameters: Sequence) -> FrameDemo:
     """Pre-render ``draw(**values)`` for every combination of one or two parameters.
 
     ``parameters`` maps each keyword of ``draw`` to the values it may take, e.g.
     ``frame_demo(draw, steps=[10, 20, 40])``. Numbers get a slider, text a menu.
     ``default`` picks the values shown first (otherwise the first of each).
-    Frames are drawn at the dpi of the book's other figures, so they read as well; a
-    lower ``dpi`` or fewer ``colors`` make a demo with many frames lighter.
+    At the default 72 dpi a frame is 0.72 times the size of the book's other figures
+    (drawn at ``BOOK_STYLE["savefig.dpi"]``, 100): every frame is embedded in the page,
+    and 100 dpi costs about 1.4 times the bytes. A demo with few frames can afford
+    ``dpi=100``; fewer ``colors`` also make frames lighter, at the cost of smooth shades.
     """
     if not 1 <= len(parameters) <= 2:
         raise ValueError("frame_demo takes one or two parameters, "
@@ -143,8 +142,9 @@ def _control(name: str, values: list, index: int) -> widgets.Widget:
                                        continuous_update=True, style=style,
                                        layout=widgets.Layout(width="420px"))
     if len(values) <= 4:
+        # Buttons as wide as their labels: the fixed default width cut long ones short.
         return widgets.ToggleButtons(options=labels, index=index, description=description,
-                                     style=style)
+                                     style={**style, "button_width": "auto"})
     return widgets.Dropdown(options=labels, index=index, description=description, style=style)
 
 
