@@ -157,17 +157,20 @@ WIDGET_AREAS = """() => [...document.querySelectorAll('script[type="application/
     };
   })"""
 
-# The picture a demo shows: which of its images is visible, and a hash of its bytes.
-SHOWN_FRAME = """async (demo) => {
-  const images = [...demo.querySelectorAll('img')];
-  const visible = images.filter((img) => img.offsetParent !== null);
-  if (visible.length !== 1) return {index: -1, visible: visible.length, hash: null, width: 0};
-  const img = visible[0];
-  await img.decode().catch(() => null);
+# A hash of each image of a demo (every frame is in the page; one of them is shown).
+FRAME_HASHES = """async (demo) => Promise.all([...demo.querySelectorAll('img')].map(async (img) => {
   const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
   let hash = 2166136261;
   for (const byte of bytes) hash = Math.imul(hash ^ byte, 16777619) >>> 0;
-  return {index: images.indexOf(img), visible: 1, hash, width: img.naturalWidth};
+  return hash;
+}))"""
+
+# The frame a demo shows: which of its images are visible, and whether it has loaded.
+SHOWN_FRAME = """(demo) => {
+  const images = [...demo.querySelectorAll('img')];
+  const visible = images.filter((img) => img.offsetParent !== null);
+  return {index: visible.length === 1 ? images.indexOf(visible[0]) : -1, visible: visible.length,
+          width: visible.length === 1 ? visible[0].naturalWidth : 0};
 }"""
 
 # Many key presses in one go, faster than any key repeat.
@@ -224,9 +227,12 @@ class Demo:
         if not 1 <= len(controls) <= 2:
             return [f"{self.label}: {len(controls)} controls"]
         *outer, inner = controls
+        self.hashes = self.element.evaluate(FRAME_HASHES)
         for control in controls:
             control.choose(0)
         picture = self.shown()
+        if picture["visible"] != 1:
+            return [f"{self.label}: {picture['visible']} pictures visible at the start"]
         for position in range(outer[0].count if outer else 1):
             context = f" with {outer[0].describe(position)}" if outer else ""
             if position:
@@ -260,7 +266,7 @@ class Demo:
             problem = f"{now['visible']} pictures visible after {what}"
         elif now["index"] == before["index"]:
             problem = f"the picture did not change after {what}"
-        elif now["hash"] == before["hash"]:
+        elif self.hashes[now["index"]] == self.hashes[before["index"]]:
             problem = f"{what} shows the same picture as before"
         elif not now["width"]:
             problem = f"the picture after {what} did not load"
