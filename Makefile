@@ -1,5 +1,6 @@
 # Two commands for readers and maintainers (see README.md):
-#   make book   build the HTML book into _build/html (creates .venv first)
+#   make book   build the HTML book into _build/html (creates .venv and fetches the
+#               book's MathJax and widget manager from npm first)
 #   make test   run every test: package, labs, notebooks, book (creates .venv first)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -12,7 +13,7 @@ export TQDM_DISABLE := 1
 # 2-core machine ran a training loop 30 times slower than one thread.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: book test notebooks lock clean
+.PHONY: book test assets notebooks lock clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +23,17 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-book: $(INSTALLED)
+# MathJax and the widget manager, served from the book so that it works offline: the
+# exact versions in book_assets/package-lock.json, from npm, into a git-ignored folder.
+ASSETS := book_assets/node_modules/.installed
+assets: $(ASSETS)
+$(ASSETS): book_assets/package.json book_assets/package-lock.json
+	@command -v npm >/dev/null || { echo "The book serves MathJax and the widget manager itself," \
+	    "fetched from npm: install Node.js and npm (e.g. apt-get install npm)."; exit 1; }
+	cd book_assets && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+book: $(INSTALLED) $(ASSETS)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 METRICS := $(CURDIR)/_build/metrics
@@ -31,8 +42,9 @@ TEST_BOOK := _build/test-book
 # 1. the package, the labs' three proofs, the notebooks' form;
 # 2. every chapter and solution under nbval (timed, metrics recorded);
 # 3. the book built from scratch, warnings as errors (runs every notebook again);
-# 4. what the build must show: same metrics as run 2, time limits, the HTML itself.
-test: $(INSTALLED)
+# 4. what the build must show: same metrics as run 2, time limits, and the HTML itself,
+#    every page opened offline in headless Chromium (tests/book/test_browser.py).
+test: $(INSTALLED) $(ASSETS)
 	$(BIN)/python -m pytest tests --ignore=tests/book
 	rm -rf $(METRICS) $(TEST_BOOK)
 	ATTENTION_COURSE_METRICS_DIR=$(METRICS)/nbval $(BIN)/python -m pytest -p tests.notebook_timing \
