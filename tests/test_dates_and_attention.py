@@ -145,6 +145,26 @@ def test_encoder_reads_each_source_to_its_own_end_in_both_directions():
     assert torch.allclose(summary[:, 5:], states[:, 0, 5:])
 
 
+def test_encoder_equals_a_packed_bidirectional_torch_gru():
+    torch.manual_seed(1)
+    encoder = BidirectionalEncoder(vocab_size=9, embed_dim=4, hidden_size=5)
+    reference = torch.nn.GRU(4, 5, batch_first=True, bidirectional=True)
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(reference, f"{name}_l0").copy_(getattr(encoder.forward_rnn, f"{name}_l0"))
+            getattr(reference, f"{name}_l0_reverse").copy_(
+                getattr(encoder.backward_rnn, f"{name}_l0"))
+    source = torch.tensor([[3, 4, 5, 6, 7], [7, 8, 0, 0, 0], [5, 3, 6, 0, 0]])
+    lengths = torch.tensor([5, 2, 3])
+    packed = torch.nn.utils.rnn.pack_padded_sequence(encoder.embed(source), lengths,
+                                                     batch_first=True, enforce_sorted=False)
+    expected, last = reference(packed)
+    expected, _ = torch.nn.utils.rnn.pad_packed_sequence(expected, batch_first=True)
+    states, summary = encoder(source, lengths)
+    assert torch.allclose(states, expected, atol=1e-6)
+    assert torch.allclose(summary, torch.cat([last[0], last[1]], dim=-1), atol=1e-6)
+
+
 @pytest.mark.parametrize("model_class", [AttentionSeq2Seq, FixedContextSeq2Seq])
 def test_models_ignore_padding_and_decode_what_teacher_forcing_scores(task, model_class):
     torch.manual_seed(0)

@@ -44,8 +44,15 @@ class Seq2Seq(nn.Module):
 
     def encode(self, source: torch.Tensor, lengths: torch.Tensor):
         """Return all encoder states (batch, length, hidden) and c = h_n (1, batch, hidden)."""
-        # Each sequence is read to its own last symbol: c is never a state after padding.
-        return run_packed(self.encoder, self.embed(source), lengths)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.embed(source), lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        # Packing makes h_n the state after each sequence's *own* last symbol, not after
+        # the padding that follows it.
+        states, context = self.encoder(packed)
+        states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True,
+                                                     total_length=source.shape[1])
+        return states, context
 
     def forward(self, source, lengths, decoder_input):
         """Teacher forcing: logits (batch, target length, vocab) for the given decoder input."""
@@ -66,24 +73,8 @@ class Seq2Seq(nn.Module):
         return torch.cat(produced, dim=1)
 
 
-def run_packed(rnn: nn.RNNBase, inputs: torch.Tensor, lengths: torch.Tensor):
-    """Run a batch-first recurrent layer over padded ``inputs``, each row to its own length.
-
-    Returns the states (batch, length, directions * hidden), zero at padded positions,
-    and the last states (directions * layers, batch, hidden).
-    """
-    packed = nn.utils.rnn.pack_padded_sequence(inputs, lengths.cpu(), batch_first=True,
-                                               enforce_sorted=False)
-    # Packing makes h_n the state after each sequence's *own* last symbol, not after
-    # the padding that follows it; a backward direction starts from that symbol too.
-    states, last = rnn(packed)
-    states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True,
-                                                 total_length=inputs.shape[1])
-    return states, last
-
-
 class BidirectionalEncoder(nn.Module):
-    """Embeddings and a bidirectional GRU: one state per source symbol, read both ways.
+    """Embeddings and two GRUs, one reading each source forwards and one backwards.
 
     The state of symbol j is ``h_j = [forward h_j ; backward h_j]``: what came before j
     and what comes after it. The *summary* ``[forward h_n ; backward h_1]`` (each
@@ -93,12 +84,30 @@ class BidirectionalEncoder(nn.Module):
     def __init__(self, vocab_size: int, embed_dim: int = 32, hidden_size: int = 64):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
-        self.rnn = nn.GRU(embed_dim, hidden_size, batch_first=True, bidirectional=True)
+        self.forward_rnn = nn.GRU(embed_dim, hidden_size, batch_first=True)
+        self.backward_rnn = nn.GRU(embed_dim, hidden_size, batch_first=True)
 
     def forward(self, source: torch.Tensor, lengths: torch.Tensor):
         """Return states (batch, length, 2 * hidden) and the summary (batch, 2 * hidden)."""
-        states, last = run_packed(self.rnn, self.embed(source), lengths)
-        return states, torch.cat([last[0], last[1]], dim=-1)
+        embedded = self.embed(source)
+        positions = torch.arange(source.shape[1])[None, :]
+        inside = positions < lengths[:, None]
+        # Each source reversed within its own length (padding stays at the end), so the
+        # backward GRU starts at the source's last symbol, not at its padding. Forward
+        # states at padded positions come after the source's end and are zeroed below.
+        # (Packed sequences do the same, but run one small step at a time: slower here.)
+        reverse = torch.where(inside, lengths[:, None] - 1 - positions, positions)
+        forward_states, _ = self.forward_rnn(embedded)
+        backward_states, _ = self.backward_rnn(_reorder(embedded, reverse))
+        backward_states = _reorder(backward_states, reverse)  # back to source order
+        states = torch.cat([forward_states, backward_states], dim=-1) * inside[:, :, None]
+        last = forward_states[torch.arange(source.shape[0]), lengths - 1]
+        return states, torch.cat([last, backward_states[:, 0]], dim=-1)
+
+
+def _reorder(sequences: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """Row b of the result is sequences[b, order[b]]: (batch, length, size)."""
+    return sequences.gather(1, order[:, :, None].expand(-1, -1, sequences.shape[2]))
 
 
 @dataclass
