@@ -230,3 +230,28 @@ def test_mean_by_length_groups_and_bins():
                                                [2, 1, 1])
     assert mean_by_length(values, lengths, edges=[0, 4, 6, 8, 12]) == (
         [(0, 3), (4, 5), (8, 11)], [0.5, 1.0, 1.0], [2, 1, 1])
+
+
+def test_decoder_step_scores_the_previous_state(task):
+    torch.manual_seed(0)
+    model = AttentionSeq2Seq(task.source_vocab.size, task.target_vocab.size).eval()
+    batch = task.batch(task.test[:4])
+    with torch.no_grad():
+        encoded, first_state = model.encode(batch.source, batch.lengths)
+        token = torch.full((4,), BOS)
+        other_state = torch.randn_like(first_state)
+        _, _, weights = model.decoder_step(token, first_state, encoded)
+        _, _, other_weights = model.decoder_step(token, other_state, encoded)
+        expected = masked_softmax(model.attention.score(other_state, encoded.keys), encoded.mask)
+    assert not torch.allclose(weights, other_weights)
+    assert torch.allclose(other_weights, expected, atol=1e-6)
+
+
+def test_accuracy_counts_target_positions_when_targets_have_their_own_lengths():
+    from attention_course.data.sequences import SequenceBatch
+    target = torch.tensor([[5, 6, 0], [7, 8, 0]])
+    batch = SequenceBatch(source=torch.ones(2, 12, dtype=torch.long), target=target,
+                          lengths=torch.tensor([3, 12]), target_lengths=torch.tensor([2, 2]))
+    predicted = torch.tensor([[5, 6, 9], [7, 3, 9]])
+    token, exact = sequence_accuracy(predicted, batch)
+    assert token.tolist() == [1.0, 0.5] and exact.tolist() == [1.0, 0.0]
