@@ -33,7 +33,14 @@ $(ASSETS): book_assets/package.json book_assets/package-lock.json
 	cd book_assets && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
-book: $(INSTALLED) $(ASSETS)
+# The execution cache is keyed on each notebook's code only, so a change to the package
+# would leave stale outputs in the book: drop the cache whenever the package changes.
+PACKAGE_STAMP := _build/.package-stamp
+$(PACKAGE_STAMP): $(shell find attention_course -name '*.py')
+	rm -rf _build/.jupyter_cache
+	mkdir -p _build && touch $@
+
+book: $(INSTALLED) $(ASSETS) $(PACKAGE_STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 METRICS := $(CURDIR)/_build/metrics
