@@ -115,8 +115,8 @@ def test_masked_sigmoid_weights_need_not_sum_to_one():
 
 
 def test_hard_attention_samples_from_the_softmax_with_a_straight_through_gradient():
-    torch.manual_seed(3)
-    scores = torch.randn(4000, 5).requires_grad_()
+    # One row of scores, 4000 times: sampling must follow its softmax, not its argmax.
+    scores = torch.tensor([1.0, 0.5, 0.0, -0.5, 2.0]).repeat(4000, 1).requires_grad_()
     mask = MASK.repeat(4000 // 3 + 1, 1)[:4000]
     sampler = HardAttentionSampler(generator=torch.Generator().manual_seed(0))
     weights = sampler(scores, mask)
@@ -128,7 +128,7 @@ def test_hard_attention_samples_from_the_softmax_with_a_straight_through_gradien
     frequency = weights.detach()[1::3].mean(0)  # the unpadded rows (every third)
     assert torch.allclose(frequency, probabilities[1::3].mean(0), atol=0.04)
     # Straight-through: the gradient is that of the softmax.
-    direction = torch.randn(4000, 5)
+    direction = torch.randn(4000, 5, generator=torch.Generator().manual_seed(3))
     (weights * direction).sum().backward()
     soft_scores = scores.detach().clone().requires_grad_()
     (masked_softmax(soft_scores, mask) * direction).sum().backward()
