@@ -43,21 +43,14 @@ $(PACKAGE_STAMP): $(shell find attention_course -name '*.py')
 book: $(INSTALLED) $(ASSETS) $(PACKAGE_STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
-METRICS := $(CURDIR)/_build/metrics
-TEST_BOOK := _build/test-book
-
 # 1. the package, the labs' three proofs, the notebooks' form;
-# 2. every chapter and solution under nbval (timed, metrics recorded);
-# 3. the book built from scratch, warnings as errors (runs every notebook again);
-# 4. what the build must show: same metrics as run 2, time limits, and the HTML itself,
-#    every page opened offline in headless Chromium (tests/book/test_browser.py).
+# 2. every chapter and solution executed twice, side by side: under nbval (timed) and in
+#    the book built from scratch with warnings as errors (tests/run_notebooks.py);
+# 3. what the build must show: the same metrics in both runs, time limits, and the HTML
+#    itself, every page opened offline in headless Chromium (tests/book/).
 test: $(INSTALLED) $(ASSETS)
 	$(BIN)/python -m pytest tests --ignore=tests/book
-	rm -rf $(METRICS) $(TEST_BOOK)
-	ATTENTION_COURSE_METRICS_DIR=$(METRICS)/nbval $(BIN)/python -m pytest -p tests.notebook_timing \
-	    --nbval-lax --nbval-cell-timeout=120 chapters solutions
-	ATTENTION_COURSE_METRICS_DIR=$(METRICS)/book $(BIN)/jupyter-book build . \
-	    --path-output $(TEST_BOOK) --warningiserror --nitpick --keep-going
+	$(BIN)/python -m tests.run_notebooks
 	$(BIN)/python -m pytest tests/book
 
 notebooks: $(INSTALLED)

@@ -33,3 +33,13 @@ def test_chapters_labs_and_solutions_pair_up():
         return {p.stem for p in (ROOT / folder).glob("*.ipynb")}
     assert stems("solutions") == stems("labs")
     assert stems("solutions") <= stems("chapters")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_chapters_run_torch_on_one_thread(path):
+    # The same numbers on every machine whatever its cores; and `make test` runs two
+    # notebooks side by side on two cores (tests/run_notebooks.py).
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
+                     if c.cell_type == "code")
+    assert "torch.set_num_threads(1)" in code
