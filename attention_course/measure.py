@@ -18,6 +18,9 @@ Lab 6's checks use :func:`peak_memory` to see whether attention was computed in 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 from typing import Callable
 
@@ -61,9 +64,15 @@ def peak_memory(fn: Callable, *args) -> int:
     """
     # The autograd profiler, not torch.profiler.profile: the latter imports the compiler
     # stack (torch._inductor, torch._dynamo) on first use, seconds of CPU for nothing here.
-    with profiler.profile(use_cpu=True, profile_memory=True) as recording:
+    recording = profiler.profile(use_cpu=True, profile_memory=True)
+    with _quiet_native_stderr():  # the profiler's C++ side logs its start and stop there
+        recording.__enter__()
+    try:
         result = fn(*args)
         del result  # its memory counts up to here, then is given back
+    finally:
+        with _quiet_native_stderr():
+            recording.__exit__(None, None, None)
     # Each allocation (+bytes) and release (-bytes) is one event; replay them in order.
     events = [event for event in recording.kineto_results.events()
               if event.name() == MEMORY_EVENT]
@@ -73,3 +82,27 @@ def peak_memory(fn: Callable, *args) -> int:
         current += event.nbytes()
         peak = max(peak, current)
     return peak
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Send what C++ code writes to file descriptor 2 to the null device, for a moment.
+
+    PyTorch's profiler prints "profiler_start" and "profiler_stop" lines there whatever its
+    log level; in a notebook they would end up under the cell. Python's own ``sys.stderr``
+    in a notebook is not this descriptor, so warnings still show.
+    """
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no such descriptor (an unusual embedding): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -47,3 +47,9 @@ def test_cpu_seconds_grows_with_the_work():
     assert 0 < fast < slow  # 64 times the multiply-adds
     with pytest.raises(ValueError, match="repeats"):
         cpu_seconds(torch.mm, small, small, repeats=0)
+
+
+def test_peak_memory_leaves_no_profiler_chatter_on_stderr(capfd):
+    peak_memory(lambda: torch.ones(10))
+    captured = capfd.readouterr()
+    assert "profiler" not in captured.err and "profiler" not in captured.out
