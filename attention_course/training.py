@@ -7,6 +7,7 @@ twofold. A progress bar shows in a live notebook; the book build and the tests s
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -30,9 +31,16 @@ class TrainingLog:
 
 def train(model: torch.nn.Module, loss_on_batch: Callable[[int], torch.Tensor], steps: int,
           lr: float = 3e-3, clip: float | None = 1.0, weight_decay: float = 0.0,
-          description: str = "training") -> TrainingLog:
-    """Adam for ``steps`` steps; ``loss_on_batch(step)`` draws a batch and returns its loss."""
+          description: str = "training",
+          schedule: Callable[[int], float] | None = None) -> TrainingLog:
+    """Adam for ``steps`` steps; ``loss_on_batch(step)`` draws a batch and returns its loss.
+
+    ``schedule(step)``, when given, multiplies ``lr`` at each step (e.g.
+    :func:`warmup_cosine`); without it the learning rate stays ``lr``.
+    """
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = None if schedule is None else torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                                                schedule)
     log = TrainingLog()
     model.train()
     start = time.perf_counter()
@@ -44,12 +52,30 @@ def train(model: torch.nn.Module, loss_on_batch: Callable[[int], torch.Tensor], 
         if clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         log.losses.append(loss.item())
         if step % 20 == 0:
             bar.set_postfix(loss=f"{log.losses[-1]:.3f}")
     log.seconds = time.perf_counter() - start
     model.eval()
     return log
+
+
+def warmup_cosine(steps: int, warmup: int) -> Callable[[int], float]:
+    """Learning-rate multiplier: linear from 1/warmup up to 1 over ``warmup`` steps, then
+    half a cosine down to 0 at ``steps``. Large early steps of Adam can wreck attention
+    weights before they have found anything; small late steps let the model settle.
+    """
+    if not 0 <= warmup < steps:
+        raise ValueError(f"need 0 <= warmup < steps, got warmup={warmup}, steps={steps}")
+
+    def multiplier(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup)))
+
+    return multiplier
 
 
 def _progress_disabled() -> bool:
