@@ -1,10 +1,13 @@
-"""Execute every chapter and solution twice, side by side: under nbval and in the book build.
+"""Execute every chapter and solution twice: under nbval, then in the book build.
 
 ``make test`` runs this between the fast tests and the tests of the built book. The two
 runs record their metrics in separate folders (``_build/metrics/nbval`` and ``.../book``),
-which ``tests/book/test_build_results.py`` then compares: the determinism bar. Running
-them at once halves the wall time on two cores, because every chapter runs torch on one
-thread. Each run's lines are printed as they come, prefixed with the run's name.
+which ``tests/book/test_build_results.py`` then compares: the determinism bar.
+
+The runs go one after the other. Side by side they would save a few minutes, but their
+kernels then race for TCP ports (a port chosen free by one launcher is taken by the
+other's connections before its kernel binds it: "Address already in use"), which failed
+a CI run here.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from attention_course.reporting import METRICS_DIR_VARIABLE
@@ -30,29 +32,16 @@ RUNS = {
 }
 
 
-def _relay(name: str, process: subprocess.Popen, lock: threading.Lock) -> None:
-    for line in process.stdout:
-        with lock:
-            sys.stdout.write(f"[{name}] {line}")
-            sys.stdout.flush()
-
-
 def main() -> int:
     subprocess.run(["rm", "-rf", str(METRICS), str(TEST_BOOK)], check=True)
-    lock = threading.Lock()
-    processes, relays = {}, []
+    failed = []
     for name, command in RUNS.items():
+        print(f"== {name}: {' '.join(command[1:] if name == 'nbval' else command)}", flush=True)
         env = {**os.environ, METRICS_DIR_VARIABLE: str(METRICS / name)}
-        processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, text=True,
-                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        relay = threading.Thread(target=_relay, args=(name, processes[name], lock))
-        relay.start()
-        relays.append(relay)
-    for relay in relays:
-        relay.join()
-    failed = [name for name, process in processes.items() if process.wait() != 0]
+        if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
+            failed.append(name)
     if failed:
-        print(f"failed: {', '.join(failed)} (see the lines prefixed with its name above)")
+        print(f"failed: {', '.join(failed)} (see its output above)")
     return 1 if failed else 0
 
 
