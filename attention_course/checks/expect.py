@@ -65,3 +65,19 @@ def expect_close(got, expected, name: str = "your result", atol: float = 1e-5,
 def expect_true(condition: bool, message: str) -> None:
     if not condition:
         raise CaseFailed(message)
+
+
+_HOW_MANY = {2: "a pair", 3: "a triple"}
+
+
+def expect_parts(result, *names: str) -> tuple:
+    """The parts of a returned tuple, one per name, or a failed case saying what came back."""
+    how_many = _HOW_MANY.get(len(names), f"{len(names)} values")
+    expect_true(isinstance(result, (tuple, list)) and len(result) == len(names),
+                f"return {how_many} ({', '.join(names)}), got {_describe(result)}")
+    return tuple(result)
+
+
+def seeded_randn(*shape, seed: int, scale: float = 1.0) -> torch.Tensor:
+    """Standard normal numbers, the same on every run, so that a check's inputs never vary."""
+    return scale * torch.randn(*shape, generator=torch.Generator().manual_seed(seed))

@@ -9,7 +9,7 @@ from torch import nn
 
 from . import core
 from .core import call, lab_check
-from .expect import expect_close, expect_tensor, expect_true
+from .expect import expect_close, expect_parts, expect_tensor, expect_true
 
 LAB = "01"
 
@@ -75,8 +75,7 @@ def check_encode(encode):
     def returns_states_and_context():
         """returns (states, context) with the right shapes"""
         result = call(encode, cell, inputs)
-        expect_true(isinstance(result, tuple) and len(result) == 2,
-                    f"return a pair (states, context), got {core._describe(result)}")
+        expect_parts(result, "states", "context")
         expect_tensor(result[0], shape=(2, 7, 6), name="states")
         expect_tensor(result[1], shape=(2, 6), name="context")
 

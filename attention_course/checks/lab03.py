@@ -16,7 +16,7 @@ from ..models.attention import AdditiveScore, masked_softmax
 from ..models.seq2seq import AttentionSeq2Seq
 from . import core
 from .core import CaseFailed, call, lab_check
-from .expect import expect_close, expect_tensor, expect_true
+from .expect import expect_close, expect_parts, expect_tensor, expect_true
 
 LAB = "03"
 
@@ -237,8 +237,7 @@ def check_decoder_step(decoder_step):
     def run():
         with torch.no_grad():
             result = call(decoder_step, *arguments)
-        expect_true(isinstance(result, tuple) and len(result) == 3,
-                    f"return a triple (state, logits, weights), got {core._describe(result)}")
+        expect_parts(result, "state", "logits", "weights")
         state = expect_tensor(result[0], shape=(3, 5), name="state")
         logits = expect_tensor(result[1], shape=(3, 7), name="logits")
         weights = expect_tensor(result[2], shape=(3, 6), name="weights")
@@ -285,8 +284,7 @@ def check_decoder_step(decoder_step):
 
     def run_step(token, state):
         result = call(decoder_step, token, state, s.encoded.states, s.encoded.mask, s.layers)
-        expect_true(isinstance(result, tuple) and len(result) == 3,
-                    f"return a triple (state, logits, weights), got {core._describe(result)}")
+        expect_parts(result, "state", "logits", "weights")
         return (expect_tensor(result[0], shape=(3, 5), name="state"),
                 expect_tensor(result[1], shape=(3, 7), name="logits"))
 

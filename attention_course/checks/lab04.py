@@ -12,7 +12,7 @@ from ..models.attention import AdditiveScore, masked_softmax
 from ..models.attention_zoo import DotScore, GeneralScore, ScaledDotScore
 from . import core
 from .core import call, lab_check
-from .expect import expect_close, expect_tensor, expect_true
+from .expect import expect_close, expect_parts, expect_tensor, expect_true
 
 LAB = "04"
 
@@ -278,8 +278,7 @@ def check_sample_hard_attention(sample_hard_attention):
 
     def result(scores=scores, mask=mask, seed=11):
         out = call(sample_hard_attention, scores.clone(), mask.clone(), _generator(seed))
-        expect_true(isinstance(out, tuple) and len(out) == 2,
-                    f"return a pair (weights, positions), got {core._describe(out)}")
+        out = expect_parts(out, "weights", "positions")
         weights = expect_tensor(out[0], shape=tuple(scores.shape), name="weights")
         positions = expect_tensor(out[1], shape=(scores.shape[0],), name="positions")
         return weights, positions

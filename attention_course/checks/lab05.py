@@ -15,20 +15,11 @@ from torch import nn
 
 from . import core
 from .core import call, lab_check
-from .expect import expect_close, expect_tensor, expect_true
+from .expect import expect_close, expect_parts, expect_tensor, expect_true, seeded_randn
 
 LAB = "05"
 
 
-def _randn(*shape, seed):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
-
-
-def _pair(result, first, second):
-    """The two tensors of a returned pair, or a failed case saying what came back."""
-    expect_true(isinstance(result, (tuple, list)) and len(result) == 2,
-                f"return a pair ({first}, {second}), got {core._describe(result)}")
-    return result
 
 
 # ---------------------------------------------------------------- exercise 1
@@ -36,7 +27,7 @@ def _pair(result, first, second):
 
 @lab_check(LAB, points=2)
 def check_self_attention(self_attention):
-    x = _randn(2, 5, 4, seed=0) * 0.8  # (batch, words, d)
+    x = seeded_randn(2, 5, 4, seed=0) * 0.8  # (batch, words, d)
     expected = F.scaled_dot_product_attention(x, x, x, scale=1.0)  # softmax(x xᵀ) x
 
     def returns_one_vector_per_word():
@@ -78,7 +69,7 @@ def _linear(d_in, d_out, seed):
 @lab_check(LAB, points=2)
 def check_project_qkv(project_qkv):
     d_model, d_k, d_v = 6, 4, 3
-    x = _randn(2, 5, d_model, seed=1)
+    x = seeded_randn(2, 5, d_model, seed=1)
     maps = [_linear(d_model, d, seed) for d, seed in ((d_k, 2), (d_k, 3), (d_v, 4))]
     weights = [m.weight.detach() for m in maps]
     with torch.no_grad():
@@ -87,16 +78,14 @@ def check_project_qkv(project_qkv):
     def returns_three_tensors_of_the_right_shapes():
         """returns (Q, K, V) with shapes (batch, words, d_k), (..., d_k), (..., d_v)"""
         result = call(project_qkv, x, *weights)
-        expect_true(isinstance(result, (tuple, list)) and len(result) == 3,
-                    f"return three tensors (Q, K, V), got {core._describe(result)}")
+        expect_parts(result, "Q", "K", "V")
         for name, tensor, d in zip("QKV", result, (d_k, d_k, d_v)):
             expect_tensor(tensor, shape=(2, 5, d), name=name)
 
     def each_matches_nn_linear():
         """Q, K and V equal nn.Linear with the same weights"""
         result = call(project_qkv, x, *weights)
-        expect_true(isinstance(result, (tuple, list)) and len(result) == 3,
-                    f"return three tensors (Q, K, V), got {core._describe(result)}")
+        expect_parts(result, "Q", "K", "V")
         for name, got, want in zip("QKV", result, expected):
             expect_close(got, want, name=name,
                          hint=f"{name} = x @ W_{name.lower()}.T: rows of x are words and the "
@@ -105,10 +94,9 @@ def check_project_qkv(project_qkv):
     def square_weights_are_not_transposed():
         """with square weights too (d_model = d_k = d_v)"""
         square = [_linear(5, 5, seed) for seed in (5, 6, 7)]
-        xs = _randn(1, 3, 5, seed=8)
+        xs = seeded_randn(1, 3, 5, seed=8)
         result = call(project_qkv, xs, *[m.weight.detach() for m in square])
-        expect_true(isinstance(result, (tuple, list)) and len(result) == 3,
-                    f"return three tensors (Q, K, V), got {core._describe(result)}")
+        expect_parts(result, "Q", "K", "V")
         for name, got, m in zip("QKV", result, square):
             expect_close(got, m(xs).detach(), name=name,
                          hint="multiply by the transposed weight, x @ W.T, as nn.Linear does")
@@ -144,11 +132,11 @@ def _weights_hint(got, q, k, mask=None):
 def check_scaled_dot_product_attention(attention):
     # (batch, heads, queries, d_k) with queries, keys and d_k all different, so that a
     # transposition mistake shows as a shape error or wrong values, never a silent pass.
-    q, k, v = _randn(2, 3, 5, 8, seed=10), _randn(2, 3, 6, 8, seed=11), _randn(2, 3, 6, 4, seed=12)
+    q, k, v = seeded_randn(2, 3, 5, 8, seed=10), seeded_randn(2, 3, 6, 8, seed=11), seeded_randn(2, 3, 6, 4, seed=12)
     scaled = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(8), dim=-1)
 
     def run(*args, n_queries=5, n_keys=6, d_v=4, batch=(2, 3)):
-        output, weights = _pair(call(attention, *args), "output", "weights")
+        output, weights = expect_parts(call(attention, *args), "output", "weights")
         output = expect_tensor(output, shape=(*batch, n_queries, d_v), name="output")
         weights = expect_tensor(weights, shape=(*batch, n_queries, n_keys), name="weights")
         return output, weights
@@ -171,12 +159,12 @@ def check_scaled_dot_product_attention(attention):
 
     def square_inputs_need_k_transposed():
         """with as many queries and keys as d_k (K must be transposed)"""
-        qs, ks, vs = _randn(1, 4, 4, seed=13), _randn(1, 4, 4, seed=14), _randn(1, 4, 2, seed=15)
+        qs, ks, vs = seeded_randn(1, 4, 4, seed=13), seeded_randn(1, 4, 4, seed=14), seeded_randn(1, 4, 2, seed=15)
         output, _ = run(qs, ks, vs, n_queries=4, n_keys=4, d_v=2, batch=(1,))
         expect_close(output, F.scaled_dot_product_attention(qs, ks, vs), name="output",
                      hint="the scores are q @ k.transpose(-2, -1): every query against every key")
 
-    mask = _randn(2, 3, 5, 6, seed=16) > 0
+    mask = seeded_randn(2, 3, 5, 6, seed=16) > 0
     mask[..., 0] = True  # every query may see at least one key
 
     def masked_keys_get_zero_weight():
@@ -205,7 +193,7 @@ def check_scaled_dot_product_attention(attention):
 
     def causal_mask_matches_is_causal():
         """with a lower-triangular mask, output equals PyTorch's is_causal=True"""
-        qs, ks, vs = _randn(2, 6, 8, seed=17), _randn(2, 6, 8, seed=18), _randn(2, 6, 3, seed=19)
+        qs, ks, vs = seeded_randn(2, 6, 8, seed=17), seeded_randn(2, 6, 8, seed=18), seeded_randn(2, 6, 3, seed=19)
         lower = torch.ones(6, 6, dtype=torch.bool).tril()
         output, _ = run(qs, ks, vs, lower, n_queries=6, n_keys=6, d_v=3, batch=(2,))
         expect_close(output, F.scaled_dot_product_attention(qs, ks, vs, is_causal=True),
@@ -213,11 +201,11 @@ def check_scaled_dot_product_attention(attention):
 
     def a_query_that_may_see_nothing_gets_zeros():
         """a query whose keys are all masked gets zero weights and output, not NaN"""
-        qs, ks, vs = _randn(3, 8, seed=20), _randn(4, 8, seed=21), _randn(4, 2, seed=22)
+        qs, ks, vs = seeded_randn(3, 8, seed=20), seeded_randn(4, 8, seed=21), seeded_randn(4, 2, seed=22)
         blocked = torch.tensor([[True, True, False, False],
                                 [False, False, False, False],
                                 [True, True, True, True]])
-        result = _pair(call(attention, qs, ks, vs, blocked), "output", "weights")
+        result = expect_parts(call(attention, qs, ks, vs, blocked), "output", "weights")
         for name, tensor in zip(("output", "weights"), result):
             expect_true(not (isinstance(tensor, torch.Tensor) and tensor.isnan().any()),
                         f"{name} contains NaN: a row of only -inf scores makes the softmax "
@@ -271,7 +259,7 @@ def check_causal_mask(causal_mask):
     def works_with_torch_attention():
         """used as attn_mask, equals PyTorch's is_causal=True"""
         got = mask_of(7)
-        q, k, v = _randn(7, 4, seed=30), _randn(7, 4, seed=31), _randn(7, 2, seed=32)
+        q, k, v = seeded_randn(7, 4, seed=30), seeded_randn(7, 4, seed=31), seeded_randn(7, 2, seed=32)
         expect_close(F.scaled_dot_product_attention(q, k, v, attn_mask=got),
                      F.scaled_dot_product_attention(q, k, v, is_causal=True),
                      name="attention with your mask")

@@ -18,13 +18,10 @@ from torch import nn
 from ..measure import peak_memory
 from . import core
 from .core import call, lab_check
-from .expect import expect_close, expect_tensor, expect_true
+from .expect import expect_close, expect_parts, expect_tensor, expect_true, seeded_randn
 
 LAB = "06"
 
-
-def _randn(*shape, seed, scale=1.0):
-    return scale * torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 def _named_tokens(batch, n, d_model):
@@ -143,11 +140,6 @@ def _torch_attention(d_model, n_heads, seed):
                        reference.out_proj.weight.detach())
 
 
-def _pair(result):
-    expect_true(isinstance(result, (tuple, list)) and len(result) == 2,
-                f"return a pair (output, weights), got {core._describe(result)}")
-    return result
-
 
 def _attention_hint(student, query, key, value, weights, n_heads, mask=None):
     """Name the mistake a wrong output matches, trying the usual suspects."""
@@ -185,13 +177,13 @@ def _attention_hint(student, query, key, value, weights, n_heads, mask=None):
 @lab_check(LAB, points=4)
 def check_multi_head_attention(multi_head_attention):
     reference, weights = _torch_attention(12, 3, seed=0)
-    x = _randn(2, 5, 12, seed=1)
+    x = seeded_randn(2, 5, 12, seed=1)
     with torch.no_grad():
         expected, expected_weights = reference(x, x, x, average_attn_weights=False)
 
     def run(query, key, value, mask=None, weights=weights, n_heads=3):
-        output, attention = _pair(call(multi_head_attention, query, key, value, *weights, n_heads,
-                                       mask))
+        result = call(multi_head_attention, query, key, value, *weights, n_heads, mask)
+        output, attention = expect_parts(result, "output", "weights")
         batch, n_queries, d_model = query.shape
         output = expect_tensor(output, shape=(batch, n_queries, d_model), name="output")
         attention = expect_tensor(attention, shape=(batch, n_heads, n_queries, key.shape[1]),
@@ -216,7 +208,7 @@ def check_multi_head_attention(multi_head_attention):
 
     def cross_attention_with_other_lengths():
         """cross-attention: 4 queries reading 7 keys and values"""
-        query, memory = _randn(2, 4, 12, seed=2), _randn(2, 7, 12, seed=3)
+        query, memory = seeded_randn(2, 4, 12, seed=2), seeded_randn(2, 7, 12, seed=3)
         output, _ = run(query, memory, memory)
         with torch.no_grad():
             wanted, _ = reference(query, memory, memory)
@@ -225,9 +217,10 @@ def check_multi_head_attention(multi_head_attention):
 
     def a_padding_mask_hides_keys_from_every_head():
         """a (batch, 1, keys) mask, True = may attend, hides padded keys from every head"""
-        query, memory = _randn(2, 4, 12, seed=4), _randn(2, 6, 12, seed=5)
+        query, memory = seeded_randn(2, 4, 12, seed=4), seeded_randn(2, 6, 12, seed=5)
         mask = (torch.arange(6) < torch.tensor([6, 2])[:, None])[:, None, :]  # (2, 1, 6)
-        raw = _pair(call(multi_head_attention, query, memory, memory, *weights, 3, mask))
+        raw = expect_parts(call(multi_head_attention, query, memory, memory, *weights, 3, mask),
+                           "output", "weights")
         expect_true(not any(isinstance(t, torch.Tensor) and t.isnan().any() for t in raw),
                     "the result contains NaN: some query had every key masked. The mask is True "
                     "where a query MAY attend (the opposite of nn.MultiheadAttention's "
@@ -245,7 +238,7 @@ def check_multi_head_attention(multi_head_attention):
     def other_sizes():
         """another model: d_model 8 with 2 heads"""
         small_reference, small_weights = _torch_attention(8, 2, seed=6)
-        y = _randn(3, 4, 8, seed=7)
+        y = seeded_randn(3, 4, 8, seed=7)
         output, _ = run(y, y, y, weights=small_weights, n_heads=2)
         with torch.no_grad():
             wanted, _ = small_reference(y, y, y)
@@ -351,7 +344,7 @@ def _chunked_hint(got, q, k, v, chunk_size):
 
 @lab_check(LAB, points=4, time_limit=20)
 def check_chunked_attention(chunked_attention):
-    q, k, v = _randn(2, 37, 8, seed=10), _randn(2, 45, 8, seed=11), _randn(2, 45, 5, seed=12)
+    q, k, v = seeded_randn(2, 37, 8, seed=10), seeded_randn(2, 45, 8, seed=11), seeded_randn(2, 45, 5, seed=12)
     expected = F.scaled_dot_product_attention(q, k, v)
 
     def attend(q, k, v, chunk_size, name):
@@ -397,7 +390,7 @@ def check_chunked_attention(chunked_attention):
 
     def never_holds_all_scores_at_once():
         """memory: never holds the whole 2048 × 2048 score matrix at once (chunks of 64)"""
-        many_q, many_k, many_v = (_randn(2048, 16, seed=seed) for seed in (13, 14, 15))
+        many_q, many_k, many_v = (seeded_randn(2048, 16, seed=seed) for seed in (13, 14, 15))
         full_matrix = 2048 * 2048 * 4  # bytes of float32 scores
         peak = peak_memory(lambda: call(chunked_attention, many_q, many_k, many_v, 64))
         expect_true(peak < full_matrix / 4,

@@ -13,28 +13,14 @@ from torch import nn
 
 from . import core
 from .core import CaseFailed, call, lab_check
-from .expect import expect_close, expect_tensor, expect_true
+from .expect import expect_close, expect_parts, expect_tensor, expect_true, seeded_randn
 
 LAB = "07"
-
-
-def _generator(seed):
-    return torch.Generator().manual_seed(seed)
-
-
-def _randn(*shape, seed):
-    return torch.randn(*shape, generator=_generator(seed))
 
 
 def _same(got, expected, atol=1e-5) -> bool:
     return (isinstance(got, torch.Tensor) and got.shape == expected.shape
             and torch.allclose(got.detach().float(), expected, atol=atol, rtol=1e-4))
-
-
-def _pair(result, first, second):
-    expect_true(isinstance(result, (tuple, list)) and len(result) == 2,
-                f"return a pair ({first}, {second}), got {core._describe(result)}")
-    return result
 
 
 # ---------------------------------------------------------------- exercise 1
@@ -86,7 +72,7 @@ def _unfold_reference(images, patch):
 @lab_check(LAB, points=3)
 def check_patchify(patchify):
     # 3 channels, a picture taller than wide, and patches of 4: 3 x 2 = 6 patches of 48.
-    images = _randn(2, 3, 12, 8, seed=0)
+    images = seeded_randn(2, 3, 12, 8, seed=0)
     expected = _unfold_reference(images, 4)
 
     def run(x, patch, shape):
@@ -98,7 +84,7 @@ def check_patchify(patchify):
 
     def each_token_is_a_square_of_the_picture():
         """token j of a one-channel picture is the j-th 4×4 square, read row by row"""
-        grey = _randn(1, 1, 8, 12, seed=1)
+        grey = seeded_randn(1, 1, 8, 12, seed=1)
         got = run(grey, 4, (1, 6, 16))
         for j in range(6):
             row, col = divmod(j, 3)
@@ -127,7 +113,7 @@ def check_patchify(patchify):
 
     def other_patch_sizes_and_pictures_stay_apart():
         """works for other patch sizes, each picture of a batch on its own"""
-        x = _randn(3, 2, 6, 6, seed=3)
+        x = seeded_randn(3, 2, 6, 6, seed=3)
         got = run(x, 2, (3, 9, 8))
         expect_close(got, _unfold_reference(x, 2), name="patches of 2",
                      hint=_patchify_hint(got, x, 2))
@@ -145,9 +131,9 @@ def check_patchify(patchify):
 @lab_check(LAB, points=2)
 def check_add_class_token(add_class_token):
     batch, n, d = 3, 4, 6
-    tokens = _randn(batch, n, d, seed=10)
-    class_token = _randn(1, 1, d, seed=11)
-    positions = _randn(1, n + 1, d, seed=12)
+    tokens = seeded_randn(batch, n, d, seed=10)
+    class_token = seeded_randn(1, 1, d, seed=11)
+    positions = seeded_randn(1, n + 1, d, seed=12)
     expected = torch.cat([class_token.expand(batch, 1, d), tokens], dim=1) + positions
 
     def run():
@@ -215,7 +201,7 @@ def check_add_class_token(add_class_token):
 
 def _attention_maps(blocks, batch, heads, tokens, seed):
     """Random softmax attention weights, one (B, heads, T, T) tensor per block."""
-    return [torch.softmax(2 * _randn(batch, heads, tokens, tokens, seed=seed + b), dim=-1)
+    return [torch.softmax(2 * seeded_randn(batch, heads, tokens, tokens, seed=seed + b), dim=-1)
             for b in range(blocks)]
 
 
@@ -319,12 +305,12 @@ def _pool_reference(grid, W, b, w):
 @lab_check(LAB, points=2)
 def check_soft_attention_pool(soft_attention_pool):
     # A grid of 3 rows and 5 columns of 4-number vectors; a score network of 6 units.
-    grid = _randn(2, 4, 3, 5, seed=30)
-    W, b, w = _randn(6, 4, seed=31), _randn(6, seed=32), _randn(6, seed=33)
+    grid = seeded_randn(2, 4, 3, 5, seed=30)
+    W, b, w = seeded_randn(6, 4, seed=31), seeded_randn(6, seed=32), seeded_randn(6, seed=33)
     expected_context, expected_weights = _pool_reference(grid, W, b, w)
 
     def run(g=grid, params=(W, b, w), batch=2, channels=4, height=3, width=5):
-        context, weights = _pair(call(soft_attention_pool, g.clone(), *params),
+        context, weights = expect_parts(call(soft_attention_pool, g.clone(), *params),
                                  "context", "weights")
         weights = expect_tensor(weights, shape=(batch, height, width), name="weights")
         context = expect_tensor(context, shape=(batch, channels), name="context")

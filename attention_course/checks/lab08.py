@@ -16,16 +16,11 @@ import torch.nn.functional as F
 from . import core
 from ..data.time_series import sliding_windows as reference_windows
 from .core import CaseFailed, call, lab_check
-from .expect import expect_array, expect_close, expect_tensor, expect_true
+from .expect import (expect_array, expect_close, expect_parts, expect_tensor, expect_true,
+                     seeded_randn)
 
 LAB = "08"
 
-
-def _pair(result, first, second):
-    """The two parts of a returned pair, or a failed case saying what came back."""
-    expect_true(isinstance(result, (tuple, list)) and len(result) == 2,
-                f"return a pair ({first}, {second}), got {core._describe(result)}")
-    return result
 
 
 # ---------------------------------------------------------------- exercise 1
@@ -36,7 +31,7 @@ def check_sliding_windows(sliding_windows):
     positions = np.arange(20.0)  # the value is the position
 
     def windows(series, lookback, horizon):
-        X, y = _pair(call(sliding_windows, series, lookback, horizon), "X", "y")
+        X, y = expect_parts(call(sliding_windows, series, lookback, horizon), "X", "y")
         n = len(series) - lookback - horizon + 1
         X = expect_array(X, name="X")
         y = expect_array(y, name="y")
@@ -283,9 +278,6 @@ def check_seasonal_naive(seasonal_naive):
 # ---------------------------------------------------------------- exercise 4
 
 
-def _randn(*shape, seed):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
-
 
 def _reference_attention(query, states):
     scores = (states @ query[..., None]).squeeze(-1) / math.sqrt(query.shape[-1])
@@ -314,11 +306,11 @@ def _attention_hint(weights, query, states):
 @lab_check(LAB, points=3)
 def check_temporal_attention(temporal_attention):
     batch, time, d = 3, 7, 8
-    query, states = _randn(batch, d, seed=10), _randn(batch, time, d, seed=11)
+    query, states = seeded_randn(batch, d, seed=10), seeded_randn(batch, time, d, seed=11)
     expected_context, expected_weights = _reference_attention(query, states)
 
     def run(q, h):
-        context, weights = _pair(call(temporal_attention, q, h), "context", "weights")
+        context, weights = expect_parts(call(temporal_attention, q, h), "context", "weights")
         context = expect_tensor(context, shape=(h.shape[0], h.shape[2]), name="context")
         weights = expect_tensor(weights, shape=h.shape[:2], name="weights")
         return context, weights
@@ -353,7 +345,7 @@ def check_temporal_attention(temporal_attention):
 
     def the_matching_step_gets_the_weight():
         """a step that matches the query strongly gets almost all the weight"""
-        h = _randn(1, 5, 4, seed=12) * 0.1
+        h = seeded_randn(1, 5, 4, seed=12) * 0.1
         q = torch.tensor([[5.0, 0.0, 0.0, 0.0]])
         h[0, 2] = torch.tensor([4.0, 0.0, 0.0, 0.0])
         _, weights = run(q, h)
