@@ -13,7 +13,7 @@ export TQDM_DISABLE := 1
 # 2-core machine ran a training loop 30 times slower than one thread.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: book test assets notebooks lock clean
+.PHONY: book test assets notebooks other-cpus lock clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,17 @@ test: $(INSTALLED) $(ASSETS)
 
 notebooks: $(INSTALLED)
 	$(BIN)/python -m attention_course.notebooks sync
+
+# Training ends at slightly different numbers on another CPU (other float kernels), so a
+# quality bar, or a claim in the prose, must hold there too. This runs every chapter as
+# PyTorch, MKL and oneDNN run on a CPU without AVX-512, then on one without SIMD. Not part
+# of `make test` (about 12 minutes): run it when you add or tighten an assert.
+NBVAL_CHAPTERS := -m pytest -p tests.notebook_timing --nbval-lax --nbval-cell-timeout=300 chapters
+other-cpus: $(INSTALLED)
+	ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 \
+	    $(BIN)/python $(NBVAL_CHAPTERS)
+	ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41 \
+	    $(BIN)/python $(NBVAL_CHAPTERS)
 
 # Re-resolve requirements.in (and the one package installed without its dependencies)
 # into the full pinned requirements.txt.
