@@ -20,8 +20,6 @@ from .expect import expect_close, expect_parts, expect_tensor, expect_true, seed
 LAB = "05"
 
 
-
-
 # ---------------------------------------------------------------- exercise 1
 
 

@@ -23,7 +23,6 @@ from .expect import expect_close, expect_parts, expect_tensor, expect_true, seed
 LAB = "06"
 
 
-
 def _named_tokens(batch, n, d_model):
     """Entry [b, t, f] = 1000 b + 100 t + f: every number says where it came from."""
     return (1000 * torch.arange(batch)[:, None, None] + 100 * torch.arange(n)[None, :, None]
@@ -138,7 +137,6 @@ def _torch_attention(d_model, n_heads, seed):
     weights = reference.in_proj_weight.detach()
     return reference, (weights[:d], weights[d:2 * d], weights[2 * d:],
                        reference.out_proj.weight.detach())
-
 
 
 def _attention_hint(student, query, key, value, weights, n_heads, mask=None):

@@ -22,7 +22,6 @@ from .expect import (expect_array, expect_close, expect_parts, expect_tensor, ex
 LAB = "08"
 
 
-
 # ---------------------------------------------------------------- exercise 1
 
 
@@ -276,7 +275,6 @@ def check_seasonal_naive(seasonal_naive):
 
 
 # ---------------------------------------------------------------- exercise 4
-
 
 
 def _reference_attention(query, states):
