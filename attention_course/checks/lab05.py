@@ -130,7 +130,8 @@ def _weights_hint(got, q, k, mask=None):
 def check_scaled_dot_product_attention(attention):
     # (batch, heads, queries, d_k) with queries, keys and d_k all different, so that a
     # transposition mistake shows as a shape error or wrong values, never a silent pass.
-    q, k, v = seeded_randn(2, 3, 5, 8, seed=10), seeded_randn(2, 3, 6, 8, seed=11), seeded_randn(2, 3, 6, 4, seed=12)
+    q, k, v = (seeded_randn(2, 3, 5, 8, seed=10), seeded_randn(2, 3, 6, 8, seed=11),
+               seeded_randn(2, 3, 6, 4, seed=12))
     scaled = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(8), dim=-1)
 
     def run(*args, n_queries=5, n_keys=6, d_v=4, batch=(2, 3)):
@@ -157,7 +158,8 @@ def check_scaled_dot_product_attention(attention):
 
     def square_inputs_need_k_transposed():
         """with as many queries and keys as d_k (K must be transposed)"""
-        qs, ks, vs = seeded_randn(1, 4, 4, seed=13), seeded_randn(1, 4, 4, seed=14), seeded_randn(1, 4, 2, seed=15)
+        qs, ks, vs = (seeded_randn(1, 4, 4, seed=13), seeded_randn(1, 4, 4, seed=14),
+                      seeded_randn(1, 4, 2, seed=15))
         output, _ = run(qs, ks, vs, n_queries=4, n_keys=4, d_v=2, batch=(1,))
         expect_close(output, F.scaled_dot_product_attention(qs, ks, vs), name="output",
                      hint="the scores are q @ k.transpose(-2, -1): every query against every key")
@@ -191,7 +193,8 @@ def check_scaled_dot_product_attention(attention):
 
     def causal_mask_matches_is_causal():
         """with a lower-triangular mask, output equals PyTorch's is_causal=True"""
-        qs, ks, vs = seeded_randn(2, 6, 8, seed=17), seeded_randn(2, 6, 8, seed=18), seeded_randn(2, 6, 3, seed=19)
+        qs, ks, vs = (seeded_randn(2, 6, 8, seed=17), seeded_randn(2, 6, 8, seed=18),
+                      seeded_randn(2, 6, 3, seed=19))
         lower = torch.ones(6, 6, dtype=torch.bool).tril()
         output, _ = run(qs, ks, vs, lower, n_queries=6, n_keys=6, d_v=3, batch=(2,))
         expect_close(output, F.scaled_dot_product_attention(qs, ks, vs, is_causal=True),
@@ -199,7 +202,8 @@ def check_scaled_dot_product_attention(attention):
 
     def a_query_that_may_see_nothing_gets_zeros():
         """a query whose keys are all masked gets zero weights and output, not NaN"""
-        qs, ks, vs = seeded_randn(3, 8, seed=20), seeded_randn(4, 8, seed=21), seeded_randn(4, 2, seed=22)
+        qs, ks, vs = (seeded_randn(3, 8, seed=20), seeded_randn(4, 8, seed=21),
+                      seeded_randn(4, 2, seed=22))
         blocked = torch.tensor([[True, True, False, False],
                                 [False, False, False, False],
                                 [True, True, True, True]])
@@ -257,7 +261,8 @@ def check_causal_mask(causal_mask):
     def works_with_torch_attention():
         """used as attn_mask, equals PyTorch's is_causal=True"""
         got = mask_of(7)
-        q, k, v = seeded_randn(7, 4, seed=30), seeded_randn(7, 4, seed=31), seeded_randn(7, 2, seed=32)
+        q, k, v = (seeded_randn(7, 4, seed=30), seeded_randn(7, 4, seed=31),
+                   seeded_randn(7, 2, seed=32))
         expect_close(F.scaled_dot_product_attention(q, k, v, attn_mask=got),
                      F.scaled_dot_product_attention(q, k, v, is_causal=True),
                      name="attention with your mask")

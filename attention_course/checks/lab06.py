@@ -342,7 +342,8 @@ def _chunked_hint(got, q, k, v, chunk_size):
 
 @lab_check(LAB, points=4, time_limit=20)
 def check_chunked_attention(chunked_attention):
-    q, k, v = seeded_randn(2, 37, 8, seed=10), seeded_randn(2, 45, 8, seed=11), seeded_randn(2, 45, 5, seed=12)
+    q, k, v = (seeded_randn(2, 37, 8, seed=10), seeded_randn(2, 45, 8, seed=11),
+               seeded_randn(2, 45, 5, seed=12))
     expected = F.scaled_dot_product_attention(q, k, v)
 
     def attend(q, k, v, chunk_size, name):
