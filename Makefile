@@ -44,7 +44,7 @@ book: $(INSTALLED) $(ASSETS) $(PACKAGE_STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 # 1. the package, the labs' three proofs, the notebooks' form;
-# 2. every chapter and solution executed twice, side by side: under nbval (timed) and in
+# 2. every chapter and solution executed twice: under nbval (timed), then in
 #    the book built from scratch with warnings as errors (tests/run_notebooks.py);
 # 3. what the build must show: the same metrics in both runs, time limits, and the HTML
 #    itself, every page opened offline in headless Chromium (tests/book/).
