@@ -13,7 +13,7 @@ export TQDM_DISABLE := 1
 # 2-core machine ran a training loop 30 times slower than one thread.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: book test assets notebooks other-cpus lock clean
+.PHONY: book test lint format assets notebooks other-cpus lock clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,15 +43,25 @@ $(PACKAGE_STAMP): $(shell find attention_course -name '*.py')
 book: $(INSTALLED) $(ASSETS) $(PACKAGE_STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
+# 0. style: ruff format and lint (`make lint`);
 # 1. the package, the labs' three proofs, the notebooks' form;
 # 2. every chapter and solution executed twice: under nbval (timed), then in
 #    the book built from scratch with warnings as errors (tests/run_notebooks.py);
 # 3. what the build must show: the same metrics in both runs, time limits, and the HTML
 #    itself, every page opened offline in headless Chromium (tests/book/).
-test: $(INSTALLED) $(ASSETS)
+test: $(INSTALLED) $(ASSETS) lint
 	$(BIN)/python -m pytest tests --ignore=tests/book
 	$(BIN)/python -m tests.run_notebooks
 	$(BIN)/python -m pytest tests/book
+
+# Style: ruff's formatter and linter (settings in pyproject.toml); `make format` applies them.
+lint: $(INSTALLED)
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
+
+format: $(INSTALLED)
+	$(BIN)/ruff format --quiet .
+	$(BIN)/ruff check --quiet --fix .
 
 notebooks: $(INSTALLED)
 	$(BIN)/python -m attention_course.notebooks sync

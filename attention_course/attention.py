@@ -13,9 +13,9 @@ import math
 import torch
 
 
-def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                                 mask: torch.Tensor | None = None
-                                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def scaled_dot_product_attention(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """softmax(Q Kᵀ / √d_k) V over the last two axes; returns ``(output, weights)``.
 
     query (..., n_queries, d_k), key (..., n_keys, d_k), value (..., n_keys, d_v).
@@ -24,8 +24,10 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     gets zero weights and a zero output, as PyTorch's own function gives, instead of NaN.
     """
     if mask is not None and mask.dtype != torch.bool:
-        raise TypeError(f"mask must be boolean (True = may attend), got dtype {mask.dtype}; "
-                        "a float mask would be read as numbers to add to the scores")
+        raise TypeError(
+            f"mask must be boolean (True = may attend), got dtype {mask.dtype}; "
+            "a float mask would be read as numbers to add to the scores"
+        )
     d_k = query.shape[-1]
     scores = query @ key.transpose(-2, -1) / math.sqrt(d_k)  # (..., n_queries, n_keys)
     if mask is not None:

@@ -19,7 +19,7 @@ import base64
 import io
 import itertools
 import json
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -40,7 +40,8 @@ _HIDE_TAB_BAR = widgets.HTML(
     f".jupyter-widgets.widget-tab.{_PAGES_CLASS} > .p-TabBar {{display: none;}}"
     f".jupyter-widgets.widget-tab.{_PAGES_CLASS} > .widget-tab-contents "
     "{border: none; padding: 0;}"
-    "</style>")
+    "</style>"
+)
 
 
 class FrameDemo(widgets.VBox):
@@ -62,8 +63,14 @@ class FrameDemo(widgets.VBox):
         return bundle
 
 
-def frame_demo(draw: Callable[..., plt.Figure], *, dpi: int = 72, colors: int = 32,
-               default: dict | None = None, **parameters: Sequence) -> FrameDemo:
+def frame_demo(
+    draw: Callable[..., plt.Figure],
+    *,
+    dpi: int = 72,
+    colors: int = 32,
+    default: dict | None = None,
+    **parameters: Sequence,
+) -> FrameDemo:
     """Pre-render ``draw(**values)`` for every combination of one or two parameters.
 
     ``parameters`` maps each keyword of ``draw`` to the values it may take, e.g.
@@ -75,8 +82,10 @@ def frame_demo(draw: Callable[..., plt.Figure], *, dpi: int = 72, colors: int = 
     ``dpi=100``; fewer ``colors`` also make frames lighter, at the cost of smooth shades.
     """
     if not 1 <= len(parameters) <= 2:
-        raise ValueError("frame_demo takes one or two parameters, "
-                         f"got {len(parameters)}: {', '.join(parameters) or 'none'}")
+        raise ValueError(
+            "frame_demo takes one or two parameters, "
+            f"got {len(parameters)}: {', '.join(parameters) or 'none'}"
+        )
     names = list(parameters)
     value_lists = [list(parameters[name]) for name in names]
     for name, values in zip(names, value_lists):
@@ -86,15 +95,18 @@ def frame_demo(draw: Callable[..., plt.Figure], *, dpi: int = 72, colors: int = 
     unknown = set(default) - set(names)
     if unknown:
         raise ValueError(f"default names unknown parameters: {', '.join(sorted(unknown))}")
-    start = [values.index(default[name]) if name in default else 0
-             for name, values in zip(names, value_lists)]
+    start = [
+        values.index(default[name]) if name in default else 0
+        for name, values in zip(names, value_lists)
+    ]
 
     frames = {
         combination: _render(draw, dict(zip(names, combination)), dpi, colors)
         for combination in itertools.product(*value_lists)
     }
-    controls = [_control(name, values, index)
-                for name, values, index in zip(names, value_lists, start)]
+    controls = [
+        _control(name, values, index) for name, values, index in zip(names, value_lists, start)
+    ]
 
     if len(names) == 1:
         pages = _pages([frames[(value,)] for value in value_lists[0]], start[0])
@@ -107,8 +119,10 @@ def frame_demo(draw: Callable[..., plt.Figure], *, dpi: int = 72, colors: int = 
         ]
         pages = _pages(inner_pages, start[0])
         links = [widgets.jslink((controls[0], "index"), (pages, "selected_index"))]
-        links += [widgets.jslink((controls[1], "index"), (inner, "selected_index"))
-                  for inner in inner_pages]
+        links += [
+            widgets.jslink((controls[1], "index"), (inner, "selected_index"))
+            for inner in inner_pages
+        ]
     shown = frames[tuple(values[index] for values, index in zip(value_lists, start))]
     return FrameDemo([*controls, pages, _HIDE_TAB_BAR], links, shown.value)
 
@@ -138,13 +152,22 @@ def _control(name: str, values: list, index: int) -> widgets.Widget:
     description = name.replace("_", " ")
     style = {"description_width": "initial"}
     if all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values):
-        return widgets.SelectionSlider(options=labels, index=index, description=description,
-                                       continuous_update=True, style=style,
-                                       layout=widgets.Layout(width="420px"))
+        return widgets.SelectionSlider(
+            options=labels,
+            index=index,
+            description=description,
+            continuous_update=True,
+            style=style,
+            layout=widgets.Layout(width="420px"),
+        )
     if len(values) <= 4:
         # Buttons as wide as their labels: the fixed default width cut long ones short.
-        return widgets.ToggleButtons(options=labels, index=index, description=description,
-                                     style={**style, "button_width": "auto"})
+        return widgets.ToggleButtons(
+            options=labels,
+            index=index,
+            description=description,
+            style={**style, "button_width": "auto"},
+        )
     return widgets.Dropdown(options=labels, index=index, description=description, style=style)
 
 

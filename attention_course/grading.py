@@ -82,8 +82,16 @@ KERNEL_DIED = "kernel died"
 TIME_LIMIT = "time limit"
 MEMORY_LIMIT = "memory limit"
 GRADED = "graded"
-STATUSES = (UNREADABLE, WRONG_LAB, GRADER_ERROR, CHECKS_MODIFIED, KERNEL_DIED, TIME_LIMIT,
-            MEMORY_LIMIT, GRADED)
+STATUSES = (
+    UNREADABLE,
+    WRONG_LAB,
+    GRADER_ERROR,
+    CHECKS_MODIFIED,
+    KERNEL_DIED,
+    TIME_LIMIT,
+    MEMORY_LIMIT,
+    GRADED,
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -157,10 +165,17 @@ class _Snapshot:
         for module, saved in self.modules.items():
             current = vars(module)
             # A submodule imported since (a lab's helper module) is not a change.
-            imported = {name: value for name, value in current.items() if name not in saved
-                        and sys.modules.get(f"{module.__name__}.{name}") is value}
-            names = [name for name in set(current) | set(saved) if name not in imported
-                     and current.get(name, _MISSING) is not saved.get(name, _MISSING)]
+            imported = {
+                name: value
+                for name, value in current.items()
+                if name not in saved and sys.modules.get(f"{module.__name__}.{name}") is value
+            }
+            names = [
+                name
+                for name in set(current) | set(saved)
+                if name not in imported
+                and current.get(name, _MISSING) is not saved.get(name, _MISSING)
+            ]
             if names:
                 changed += [f"{module.__name__}.{name}" for name in names]
                 current.clear()
@@ -208,9 +223,11 @@ class SealedChecks:
         # edit; the result objects themselves are read from the dict the checks fill.
         self._results = core._RESULTS
         self._modified: set[str] = set()
-        modules = [module for name, module in sorted(sys.modules.items())
-                   if name == "attention_course.checks"
-                   or name.startswith("attention_course.checks.")]
+        modules = [
+            module
+            for name, module in sorted(sys.modules.items())
+            if name == "attention_course.checks" or name.startswith("attention_course.checks.")
+        ]
         self._snapshot = _Snapshot(modules)
 
     def check(self, exercise: str, official_call) -> None:
@@ -224,13 +241,17 @@ class SealedChecks:
             pass  # the check printed what failed, as the student saw it
         except NameError as error:
             if key not in self._results:
-                extra = ("your function is defined",
-                         f"{error}: was its cell deleted or renamed, or did it raise?")
+                extra = (
+                    "your function is defined",
+                    f"{error}: was its cell deleted or renamed, or did it raise?",
+                )
             else:
                 extra = ("the check finishes", f"NameError: {error}")
         except KeyboardInterrupt:
-            extra = ("finishes within the time limit",
-                     f"stopped by the grader after {self.cell_seconds:g} s (an endless loop?)")
+            extra = (
+                "finishes within the time limit",
+                f"stopped by the grader after {self.cell_seconds:g} s (an endless loop?)",
+            )
         except BaseException as error:  # SystemExit and the like, raised by student code
             extra = ("the check finishes", f"stopped by {type(error).__name__}: {error}")
         # Changed while the student's function was being checked: the verdicts of this
@@ -238,14 +259,19 @@ class SealedChecks:
         during = self._snapshot.restore()
         self._modified.update(during)
         result = self._results.get(key) or self._core.ExerciseResult(
-            self.lab, exercise, getattr(self.module, f"check_{exercise}").points)
+            self.lab, exercise, getattr(self.module, f"check_{exercise}").points
+        )
         if extra:
             result.cases.append(self._core.CaseResult(extra[0], self._core.FAILED, extra[1]))
         if during:
-            result.cases.append(self._core.CaseResult(
-                "leaves the checks alone", self._core.FAILED,
-                f"your code changed {', '.join(during)} while it was being checked: "
-                "no points for this exercise"))
+            result.cases.append(
+                self._core.CaseResult(
+                    "leaves the checks alone",
+                    self._core.FAILED,
+                    f"your code changed {', '.join(during)} while it was being checked: "
+                    "no points for this exercise",
+                )
+            )
         payload = result.as_dict()
         payload["modified"] = sorted(self._modified)
         payload["changed_during_check"] = during
@@ -262,9 +288,11 @@ def publish_results(lab: str) -> None:
 
 def published_results(cell) -> list[dict]:
     """The structured check results a cell displayed, in order."""
-    return [output["data"][RESULT_MIME] for output in cell.get("outputs", [])
-            if output.get("output_type") == "display_data"
-            and RESULT_MIME in output.get("data", {})]
+    return [
+        output["data"][RESULT_MIME]
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "display_data" and RESULT_MIME in output.get("data", {})
+    ]
 
 
 # ---------------------------------------------------------------------------------------
@@ -272,8 +300,10 @@ def published_results(cell) -> list[dict]:
 # ---------------------------------------------------------------------------------------
 
 _CHECK_CALL = re.compile(r"\bchecks\.check_(\w+)\(")
-_DECLARED_LAB = [re.compile(r"attention_course\.checks\s+import\s+lab(\d+)"),
-                 re.compile(r"attention_course\.checks\.lab(\d+)")]
+_DECLARED_LAB = [
+    re.compile(r"attention_course\.checks\s+import\s+lab(\d+)"),
+    re.compile(r"attention_course\.checks\.lab(\d+)"),
+]
 _TITLE = re.compile(r"^#\s+(?:Lab|Solution)\s+(\d+)\b", re.MULTILINE)
 _SETUP_TAG = "colab-setup"
 STARTUP_TAG = "grader-startup"  # a cell timed like the kernel's start, not like a cell
@@ -319,7 +349,8 @@ def load_plan(lab: str | int, solutions_dir: Path | None = None) -> LabPlan:
         found = ", ".join(p.name for p in matches) or "none"
         raise GradingSetupError(
             f"expected one solution notebook {solutions_dir}/{lab}_*.ipynb, found {found}; "
-            "pass --solutions with the solutions/ folder of a clone of the course repository")
+            "pass --solutions with the solutions/ folder of a clone of the course repository"
+        )
     try:
         importlib.import_module(f"attention_course.checks.lab{lab}")  # registers its checks
     except ModuleNotFoundError:
@@ -341,17 +372,23 @@ def load_plan(lab: str | int, solutions_dir: Path | None = None) -> LabPlan:
             raise GradingSetupError(f"{where}: a check cell must be one call of a check")
         exercises = _CHECK_CALL.findall(cell.source)
         if len(exercises) != 1 or exercises[0] not in points or exercises[0] in calls:
-            raise GradingSetupError(f"{where}: calls {exercises}; expected one check of "
-                                    f"{sorted(points)} not called before")
+            raise GradingSetupError(
+                f"{where}: calls {exercises}; expected one check of "
+                f"{sorted(points)} not called before"
+            )
         calls[exercises[0]] = cell.source.strip()
     missing = [exercise for exercise in points if exercise not in calls]
     if missing:
         raise GradingSetupError(f"{matches[0].name} has no check cell for {missing}")
     # A check needs the names its call reads that the exercises define (`rnn_step`), not
     # the libraries it may also pass (`torch`).
-    defined = set().union(*(_names_bound(_python_source(cell.source) or ast.Module([], []))
-                            for cell in solution.cells
-                            if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source))
+    defined = set().union(
+        *(
+            _names_bound(_python_source(cell.source) or ast.Module([], []))
+            for cell in solution.cells
+            if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source
+        )
+    )
     needed = {}
     for exercise in points:
         read = _names_read(calls[exercise]) - {"checks"}
@@ -362,6 +399,7 @@ def load_plan(lab: str | int, solutions_dir: Path | None = None) -> LabPlan:
 # ---------------------------------------------------------------------------------------
 # The notebook the grader runs: the submission with the official checks
 # ---------------------------------------------------------------------------------------
+
 
 def _python_source(cell_source: str) -> ast.Module | None:
     """A cell as Python (IPython magics translated), or None when it does not parse."""
@@ -374,8 +412,11 @@ def _python_source(cell_source: str) -> ast.Module | None:
 
 
 def _names_read(source: str) -> set[str]:
-    return {node.id for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return {
+        node.id
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
 
 
 def _names_bound(tree: ast.Module) -> set[str]:
@@ -397,11 +438,16 @@ def _names_bound(tree: ast.Module) -> set[str]:
 
 def _is_check_cell(tree: ast.Module | None) -> bool:
     """Every statement is a call of something on ``checks`` (a check or the score)."""
+
     def calls_checks(statement):
-        return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
-                and isinstance(statement.value.func, ast.Attribute)
-                and isinstance(statement.value.func.value, ast.Name)
-                and statement.value.func.value.id == "checks")
+        return (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Call)
+            and isinstance(statement.value.func, ast.Attribute)
+            and isinstance(statement.value.func.value, ast.Name)
+            and statement.value.func.value.id == "checks"
+        )
+
     return bool(tree and tree.body) and all(calls_checks(s) for s in tree.body)
 
 
@@ -447,7 +493,8 @@ def graded_notebook(submission, plan: LabPlan, cell_seconds: float) -> GradedNot
     setup = nbformat.v4.new_code_cell(
         f"# Inserted by the grader before any submitted code: the official checks, sealed.\n"
         f"from attention_course.grading import SealedChecks\n"
-        f"{KERNEL_NAME} = SealedChecks({plan.lab!r}, cell_seconds={cell_seconds!r})")
+        f"{KERNEL_NAME} = SealedChecks({plan.lab!r}, cell_seconds={cell_seconds!r})"
+    )
     # It imports torch: part of starting the kernel, with the start-up time limit.
     setup.metadata["tags"] = [STARTUP_TAG]
     cells = [setup]
@@ -457,9 +504,13 @@ def graded_notebook(submission, plan: LabPlan, cell_seconds: float) -> GradedNot
     def add_checks(position):
         for exercise in after.get(position, []):
             check_cells[len(cells)] = exercise
-            cells.append(nbformat.v4.new_code_cell(
-                "# The official check, inserted by the grader.\n"
-                f"{KERNEL_NAME}.check({exercise!r}, lambda checks: {plan.check_calls[exercise]})"))
+            cells.append(
+                nbformat.v4.new_code_cell(
+                    "# The official check, inserted by the grader.\n"
+                    f"{KERNEL_NAME}.check({exercise!r}, "
+                    f"lambda checks: {plan.check_calls[exercise]})"
+                )
+            )
 
     add_checks(-1)  # when the submission has no code cell at all
     for position, (index, cell, _) in enumerate(kept):
@@ -467,14 +518,18 @@ def graded_notebook(submission, plan: LabPlan, cell_seconds: float) -> GradedNot
         cells.append(nbformat.v4.new_code_cell(cell.source))
         add_checks(position)
     notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return GradedNotebook(notebook, check_cells, origin)
 
 
 # ---------------------------------------------------------------------------------------
 # Running a notebook with limits
 # ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Limits:
@@ -524,9 +579,16 @@ class _LimitedClient(NotebookClient):
     and notes what happened instead of raising."""
 
     def __init__(self, notebook, limits: Limits, **kwargs):
-        super().__init__(notebook, kernel_name="python3", allow_errors=True,
-                         interrupt_on_timeout=True, shutdown_kernel="immediate",
-                         timeout_func=self._cell_timeout, log=_NBCLIENT_LOG, **kwargs)
+        super().__init__(
+            notebook,
+            kernel_name="python3",
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            shutdown_kernel="immediate",
+            timeout_func=self._cell_timeout,
+            log=_NBCLIENT_LOG,
+            **kwargs,
+        )
         self.limits = limits
         # The notebook's clock starts once its kernel is ready (a slow start is not the
         # submission's fault); starting has a limit of its own.
@@ -539,8 +601,11 @@ class _LimitedClient(NotebookClient):
 
     def _cell_timeout(self, cell) -> int:
         remaining = self.deadline - time.monotonic()
-        limit = (self.startup_timeout if STARTUP_TAG in cell.metadata.get("tags", [])
-                 else self.limits.cell_seconds)
+        limit = (
+            self.startup_timeout
+            if STARTUP_TAG in cell.metadata.get("tags", [])
+            else self.limits.cell_seconds
+        )
         return max(1, math.ceil(min(limit, remaining)))
 
     async def async_start_new_kernel_client(self):
@@ -561,19 +626,26 @@ class _LimitedClient(NotebookClient):
     async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
         self.current = cell_index
         if cell.cell_type == "code" and time.monotonic() >= self.deadline:
-            self._stop(f"the notebook ran over its limit of {self.limits.notebook_seconds:g} s "
-                       "and was stopped before this cell")
+            self._stop(
+                f"the notebook ran over its limit of {self.limits.notebook_seconds:g} s "
+                "and was stopped before this cell"
+            )
         return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
 
     async def _async_handle_timeout(self, timeout, cell=None):
         if time.monotonic() >= self.deadline - 0.5:  # the notebook's time, not the cell's
-            self._stop(f"the notebook ran over its limit of {self.limits.notebook_seconds:g} s "
-                       "and was stopped")
+            self._stop(
+                f"the notebook ran over its limit of {self.limits.notebook_seconds:g} s "
+                "and was stopped"
+            )
         if self.current in self.interrupted:
             self._stop("did not stop when interrupted; the notebook was stopped")
         self.interrupted.add(self.current)
-        self.problems.append(Problem(
-            TIME_LIMIT, f"did not finish within {timeout:g} s and was interrupted", self.current))
+        self.problems.append(
+            Problem(
+                TIME_LIMIT, f"did not finish within {timeout:g} s and was interrupted", self.current
+            )
+        )
         return await super()._async_handle_timeout(timeout, cell)
 
     def _stop(self, detail: str):
@@ -612,11 +684,11 @@ async def run_notebook_async(notebook, cwd: Path, limits: Limits) -> Run:
     warnings would only garble the progress bar.
     """
     start = time.monotonic()
-    client = _LimitedClient(notebook, limits,
-                            resources={"metadata": {"path": str(cwd)}})
+    client = _LimitedClient(notebook, limits, resources={"metadata": {"path": str(cwd)}})
     try:
-        await client.async_execute(env=_kernel_environment(limits),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await client.async_execute(
+            env=_kernel_environment(limits), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
     except _OutOfTime:
         pass  # recorded by the client
     except DeadKernelError:
@@ -628,15 +700,21 @@ async def run_notebook_async(notebook, cwd: Path, limits: Limits) -> Run:
             how = f" (exit code {client.exit_code})"
         client.problems.append(Problem(KERNEL_DIED, f"the kernel died{how}", client.current))
     except Exception as error:  # e.g. the kernel did not start: keep what did run
-        client.problems.append(Problem(
-            GRADER_ERROR, f"could not run the notebook: {core._format_exception(error)}",
-            client.current))
+        client.problems.append(
+            Problem(
+                GRADER_ERROR,
+                f"could not run the notebook: {core._format_exception(error)}",
+                client.current,
+            )
+        )
     for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and _OUT_OF_MEMORY.search(
-                    f"{output.get('ename', '')}: {output.get('evalue', '')}"):
-                limit = (f" (limit {limits.memory_bytes / 2**30:g} GiB)"
-                         if limits.memory_bytes else "")
+                f"{output.get('ename', '')}: {output.get('evalue', '')}"
+            ):
+                limit = (
+                    f" (limit {limits.memory_bytes / 2**30:g} GiB)" if limits.memory_bytes else ""
+                )
                 client.problems.append(Problem(MEMORY_LIMIT, f"ran out of memory{limit}", index))
     return Run(notebook, client.problems, time.monotonic() - start)
 
@@ -649,6 +727,7 @@ def run_notebook(notebook, cwd: Path, limits: Limits | None = None) -> Run:
 # ---------------------------------------------------------------------------------------
 # Grading submissions
 # ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Grade:
@@ -677,8 +756,14 @@ def _describe_cell(graded: GradedNotebook, index: int | None) -> str:
     if index in graded.check_cells:
         return f"the check of {graded.check_cells[index]}"
     if index in graded.origin:
-        first = next((line.strip() for line in graded.notebook.cells[index].source.splitlines()
-                      if line.strip()), "")
+        first = next(
+            (
+                line.strip()
+                for line in graded.notebook.cells[index].source.splitlines()
+                if line.strip()
+            ),
+            "",
+        )
         first = first if len(first) <= 40 else first[:37] + "..."
         return f"cell {graded.origin[index] + 1} ({first})"
     return "the grader's set-up cell"
@@ -692,9 +777,12 @@ def _score(plan: LabPlan, runs: dict[str, dict]) -> tuple[dict[str, float], list
         if row is None:
             result = core.ExerciseResult(plan.lab, exercise, points)
         else:
-            result = core.ExerciseResult(plan.lab, exercise, points,
-                                         [core.CaseResult(c["name"], c["status"], c["message"])
-                                          for c in row["cases"]])
+            result = core.ExerciseResult(
+                plan.lab,
+                exercise,
+                points,
+                [core.CaseResult(c["name"], c["status"], c["message"]) for c in row["cases"]],
+            )
         cheated = bool(row and row.get("changed_during_check"))
         earned[exercise] = 0.0 if cheated else result.earned
         results.append(result.as_dict() | {"earned": earned[exercise]})
@@ -715,8 +803,9 @@ async def grade_submission(path: Path, name: str, plan: LabPlan, limits: Limits)
     start = time.monotonic()
     try:
         # Whatever the submission leaves in its folder, removing it must not fail.
-        with tempfile.TemporaryDirectory(prefix="attention-course-grade-",
-                                         ignore_cleanup_errors=True) as folder:
+        with tempfile.TemporaryDirectory(
+            prefix="attention-course-grade-", ignore_cleanup_errors=True
+        ) as folder:
             copy_path = Path(folder) / "submission.ipynb"
             try:
                 shutil.copyfile(path, copy_path)  # the original is only read, here
@@ -724,32 +813,45 @@ async def grade_submission(path: Path, name: str, plan: LabPlan, limits: Limits)
                 graded = graded_notebook(submission, plan, limits.cell_seconds)
                 declared = declared_labs(submission)
             except Exception as error:  # unreadable, not JSON, not a notebook, ...
-                _add_problem(grade, UNREADABLE,
-                             f"not a readable notebook: {core._format_exception(error)}")
+                _add_problem(
+                    grade, UNREADABLE, f"not a readable notebook: {core._format_exception(error)}"
+                )
                 return grade
             if declared and plan.lab not in declared:
-                _add_problem(grade, WRONG_LAB, f"a notebook of lab {', '.join(sorted(declared))}"
-                             f", not of lab {plan.lab}: not run")
+                _add_problem(
+                    grade,
+                    WRONG_LAB,
+                    f"a notebook of lab {', '.join(sorted(declared))}"
+                    f", not of lab {plan.lab}: not run",
+                )
                 return grade
             run = await run_notebook_async(graded.notebook, Path(folder), limits)
         try:
             _collect(grade, graded, run, plan)
         except Exception as error:  # a bug of ours must not stop the rest of the class
-            _add_problem(grade, GRADER_ERROR,
-                         f"could not read the results: {core._format_exception(error)}")
+            _add_problem(
+                grade, GRADER_ERROR, f"could not read the results: {core._format_exception(error)}"
+            )
         return grade
     finally:
         grade.seconds = time.monotonic() - start
 
 
 def _well_formed(row) -> bool:
-    return (isinstance(row, dict) and isinstance(row.get("exercise"), str)
-            and isinstance(row.get("cases"), list)
-            and all(isinstance(case, dict) and case.get("status") in _CASE_STATUSES
-                    and isinstance(case.get("name"), str) and isinstance(case.get("message"), str)
-                    for case in row["cases"])
-            and isinstance(row.get("modified", []), list)
-            and isinstance(row.get("changed_during_check", []), list))
+    return (
+        isinstance(row, dict)
+        and isinstance(row.get("exercise"), str)
+        and isinstance(row.get("cases"), list)
+        and all(
+            isinstance(case, dict)
+            and case.get("status") in _CASE_STATUSES
+            and isinstance(case.get("name"), str)
+            and isinstance(case.get("message"), str)
+            for case in row["cases"]
+        )
+        and isinstance(row.get("modified", []), list)
+        and isinstance(row.get("changed_during_check", []), list)
+    )
 
 
 _CASE_STATUSES = (core.PASSED, core.FAILED, core.NOT_IMPLEMENTED, core.ERRORED)
@@ -762,8 +864,11 @@ def _collect(grade: Grade, graded: GradedNotebook, run: Run, plan: LabPlan) -> N
     for index, exercise in graded.check_cells.items():
         # The last result of the check's own cell: the student's function, called by the
         # check, could display something too, but only before the grader publishes.
-        rows = [row for row in published_results(graded.notebook.cells[index])
-                if _well_formed(row) and row["exercise"] == exercise]
+        rows = [
+            row
+            for row in published_results(graded.notebook.cells[index])
+            if _well_formed(row) and row["exercise"] == exercise
+        ]
         if rows:
             published[exercise] = rows[-1]
             modified.update(rows[-1].get("modified", []))
@@ -771,26 +876,37 @@ def _collect(grade: Grade, graded: GradedNotebook, run: Run, plan: LabPlan) -> N
     for index in graded.origin:
         for output in graded.notebook.cells[index].get("outputs", []):
             if output.get("output_type") == "error":
-                grade.cell_errors.append(f"{_describe_cell(graded, index)} raised "
-                                         f"{output.get('ename')}: {output.get('evalue', '')}"[:300])
+                grade.cell_errors.append(
+                    f"{_describe_cell(graded, index)} raised "
+                    f"{output.get('ename')}: {output.get('evalue', '')}"[:300]
+                )
     for problem in run.problems:
-        _add_problem(grade, problem.status, f"{_describe_cell(graded, problem.cell)}: "
-                                            f"{problem.detail}")
+        _add_problem(
+            grade, problem.status, f"{_describe_cell(graded, problem.cell)}: {problem.detail}"
+        )
     if modified:
-        _add_problem(grade, CHECKS_MODIFIED, "submitted code changed the checks (put back "
-                     "before grading): " + ", ".join(sorted(modified)))
+        _add_problem(
+            grade,
+            CHECKS_MODIFIED,
+            "submitted code changed the checks (put back "
+            "before grading): " + ", ".join(sorted(modified)),
+        )
     not_run = [exercise for exercise in plan.points if exercise not in published]
     if not_run:
         grade.notes.append("not checked: " + ", ".join(not_run))
 
 
 def find_submissions(folder: Path) -> list[Path]:
-    return sorted(path for path in Path(folder).rglob("*.ipynb")
-                  if ".ipynb_checkpoints" not in path.parts and path.is_file())
+    return sorted(
+        path
+        for path in Path(folder).rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in path.parts and path.is_file()
+    )
 
 
-async def _grade_all(paths: list[Path], folder: Path, plan: LabPlan, limits: Limits,
-                     jobs: int, progress: bool) -> list[Grade]:
+async def _grade_all(
+    paths: list[Path], folder: Path, plan: LabPlan, limits: Limits, jobs: int, progress: bool
+) -> list[Grade]:
     from tqdm import tqdm
 
     slots = asyncio.Semaphore(jobs)
@@ -801,13 +917,18 @@ async def _grade_all(paths: list[Path], folder: Path, plan: LabPlan, limits: Lim
 
     tasks = [asyncio.ensure_future(grade_one(path)) for path in paths]
     # Without an explicit `disable`, tqdm's own TQDM_DISABLE variable still applies.
-    with tqdm(total=len(tasks), desc=f"Grading lab {plan.lab}", unit="notebook",
-              **({} if progress else {"disable": True})) as bar:
+    with tqdm(
+        total=len(tasks),
+        desc=f"Grading lab {plan.lab}",
+        unit="notebook",
+        **({} if progress else {"disable": True}),
+    ) as bar:
         try:
             for finished in asyncio.as_completed(tasks):
                 grade = await finished
-                bar.set_postfix_str(f"{grade.file}: {grade.total:g}/{grade.maximum:g}",
-                                    refresh=False)
+                bar.set_postfix_str(
+                    f"{grade.file}: {grade.total:g}/{grade.maximum:g}", refresh=False
+                )
                 bar.update()
         except asyncio.CancelledError:  # Ctrl-C: wait until every kernel is shut down
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -821,8 +942,13 @@ def grade_file(path: Path, plan: LabPlan, limits: Limits | None = None) -> Grade
     return _run(grade_submission(path, path.name, plan, limits or Limits()))
 
 
-def grade_folder(folder: Path, plan: LabPlan, limits: Limits | None = None,
-                 jobs: int | None = None, progress: bool = True) -> list[Grade]:
+def grade_folder(
+    folder: Path,
+    plan: LabPlan,
+    limits: Limits | None = None,
+    jobs: int | None = None,
+    progress: bool = True,
+) -> list[Grade]:
     """Grade every notebook under ``folder`` (sorted by path), ``jobs`` at a time."""
     folder = Path(folder)
     limits = limits or Limits()
@@ -844,6 +970,7 @@ def available_cores() -> int:
 # Gradebook, summary and feedback
 # ---------------------------------------------------------------------------------------
 
+
 def write_gradebook(grades: list[Grade], plan: LabPlan, path: Path) -> None:
     """One row per submission: file, lab, each exercise's points, total, maximum, status,
     seconds, detail."""
@@ -852,9 +979,18 @@ def write_gradebook(grades: list[Grade], plan: LabPlan, path: Path) -> None:
         writer = csv.writer(out)
         writer.writerow(columns)
         for grade in grades:
-            writer.writerow([grade.file, grade.lab, *(f"{grade.earned[e]:g}" for e in plan.points),
-                             f"{grade.total:g}", f"{grade.maximum:g}", grade.status,
-                             f"{grade.seconds:.1f}", grade.detail])
+            writer.writerow(
+                [
+                    grade.file,
+                    grade.lab,
+                    *(f"{grade.earned[e]:g}" for e in plan.points),
+                    f"{grade.total:g}",
+                    f"{grade.maximum:g}",
+                    grade.status,
+                    f"{grade.seconds:.1f}",
+                    grade.detail,
+                ]
+            )
 
 
 def summary(grades: list[Grade], seconds: float) -> str:
@@ -862,40 +998,55 @@ def summary(grades: list[Grade], seconds: float) -> str:
     # pandas is imported here, not at the top: kernels import this module too.
     import pandas as pd
 
-    table = pd.DataFrame({
-        "file": [g.file for g in grades],
-        "score": [f"{g.total:g} / {g.maximum:g}" for g in grades],
-        "status": [g.status for g in grades],
-        "seconds": [f"{g.seconds:.1f}" for g in grades],
-        "detail": [g.detail if len(g.detail) <= 60 else g.detail[:57] + "..." for g in grades],
-    })
-    left = {column: f"{{:<{max(table[column].str.len().max(), len(column))}}}".format
-            for column in ("file", "status", "detail")}
+    table = pd.DataFrame(
+        {
+            "file": [g.file for g in grades],
+            "score": [f"{g.total:g} / {g.maximum:g}" for g in grades],
+            "status": [g.status for g in grades],
+            "seconds": [f"{g.seconds:.1f}" for g in grades],
+            "detail": [g.detail if len(g.detail) <= 60 else g.detail[:57] + "..." for g in grades],
+        }
+    )
+    left = {
+        column: f"{{:<{max(table[column].str.len().max(), len(column))}}}".format
+        for column in ("file", "status", "detail")
+    }
     counts = pd.Series([g.status for g in grades]).value_counts()
     tally = ", ".join(f"{count} {status}" for status, count in counts.items())
-    return (table.to_string(index=False, justify="left", formatters=left) + "\n\n"
-            + f"{len(grades)} submissions graded in {seconds:.0f} s: {tally}")
+    return (
+        table.to_string(index=False, justify="left", formatters=left)
+        + "\n\n"
+        + f"{len(grades)} submissions graded in {seconds:.0f} s: {tally}"
+    )
 
 
 def feedback(grade: Grade) -> str:
     """What the student would have seen under each check, plus what the grader noticed."""
-    lines = [f"Lab {grade.lab}: {grade.file}",
-             f"Score: {grade.total:g} / {grade.maximum:g} ({grade.status})"]
+    lines = [
+        f"Lab {grade.lab}: {grade.file}",
+        f"Score: {grade.total:g} / {grade.maximum:g} ({grade.status})",
+    ]
     lines += [f"  - {note}" for note in grade.notes]
     lines.append("")
     if grade.status in (UNREADABLE, WRONG_LAB):
         return "\n".join(lines)
     for row in grade.results:
-        result = core.ExerciseResult(row["lab"], row["exercise"], row["points"],
-                                     [core.CaseResult(**case) for case in row["cases"]])
+        result = core.ExerciseResult(
+            row["lab"],
+            row["exercise"],
+            row["points"],
+            [core.CaseResult(**case) for case in row["cases"]],
+        )
         text = io.StringIO()
         with contextlib.redirect_stdout(text):
             if result.cases:
                 core._print_result(result)  # the lines the student saw under the check
             else:
-                print(f"Checking {result.exercise} ({result.points:g} points)\n"
-                      f"  not checked: the notebook stopped before this check\n"
-                      f"  0 / {result.points:g} points")
+                print(
+                    f"Checking {result.exercise} ({result.points:g} points)\n"
+                    f"  not checked: the notebook stopped before this check\n"
+                    f"  0 / {result.points:g} points"
+                )
         printed = text.getvalue().rstrip("\n").split("\n")
         if row["earned"] != result.earned:  # no points: the checks were changed meanwhile
             printed[-1] = f"  {row['earned']:g} / {row['points']:g} points"
@@ -917,25 +1068,53 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="attention-course-grade",
         description="Grade a folder of submitted lab notebooks with the official checks "
-                    "and write a CSV gradebook.")
-    parser.add_argument("submissions", type=Path,
-                        help="folder of submitted .ipynb files (searched recursively)")
+        "and write a CSV gradebook.",
+    )
+    parser.add_argument(
+        "submissions", type=Path, help="folder of submitted .ipynb files (searched recursively)"
+    )
     parser.add_argument("--lab", required=True, help="the lab's number, e.g. 03")
     parser.add_argument("--out", type=Path, help="the CSV to write (default: grades-labNN.csv)")
-    parser.add_argument("--feedback", type=Path, metavar="FOLDER",
-                        help="also write one feedback .txt per submission into FOLDER")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="notebooks run at once (default: the number of cores)")
-    parser.add_argument("--cell-timeout", type=float, default=Limits.cell_seconds,
-                        metavar="SECONDS", help="a cell's time limit (default: %(default)g)")
-    parser.add_argument("--notebook-timeout", type=float, default=Limits.notebook_seconds,
-                        metavar="SECONDS", help="a notebook's time limit (default: %(default)g)")
-    parser.add_argument("--memory-limit", type=float, default=Limits.memory_bytes / 2**30,
-                        metavar="GIB", help="a kernel's address-space limit in GiB, 0 for "
-                        "none (default: %(default)g)")
-    parser.add_argument("--solutions", type=Path, default=None,
-                        help="the course's solutions/ folder (default: the one beside the "
-                        "package, else ./solutions)")
+    parser.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="FOLDER",
+        help="also write one feedback .txt per submission into FOLDER",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="notebooks run at once (default: the number of cores)",
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=Limits.cell_seconds,
+        metavar="SECONDS",
+        help="a cell's time limit (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--notebook-timeout",
+        type=float,
+        default=Limits.notebook_seconds,
+        metavar="SECONDS",
+        help="a notebook's time limit (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=float,
+        default=Limits.memory_bytes / 2**30,
+        metavar="GIB",
+        help="a kernel's address-space limit in GiB, 0 for none (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--solutions",
+        type=Path,
+        default=None,
+        help="the course's solutions/ folder (default: the one beside the "
+        "package, else ./solutions)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
@@ -953,12 +1132,14 @@ def main(argv: list[str] | None = None) -> int:
     if not find_submissions(args.submissions):
         print(f"error: no .ipynb files under {args.submissions}", file=sys.stderr)
         return 2
-    limits = Limits(args.cell_timeout, args.notebook_timeout,
-                    int(args.memory_limit * 2**30) or None)
+    limits = Limits(
+        args.cell_timeout, args.notebook_timeout, int(args.memory_limit * 2**30) or None
+    )
     start = time.monotonic()
     try:
-        grades = grade_folder(args.submissions, plan, limits, jobs=args.jobs,
-                              progress=not args.no_progress)
+        grades = grade_folder(
+            args.submissions, plan, limits, jobs=args.jobs, progress=not args.no_progress
+        )
     except KeyboardInterrupt:
         print("\ninterrupted: no gradebook written", file=sys.stderr)
         return 130

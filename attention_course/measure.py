@@ -22,7 +22,7 @@ import contextlib
 import os
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from torch.autograd import profiler
 
@@ -74,8 +74,7 @@ def peak_memory(fn: Callable, *args) -> int:
         with _quiet_native_stderr():
             recording.__exit__(None, None, None)
     # Each allocation (+bytes) and release (-bytes) is one event; replay them in order.
-    events = [event for event in recording.kineto_results.events()
-              if event.name() == MEMORY_EVENT]
+    events = [event for event in recording.kineto_results.events() if event.name() == MEMORY_EVENT]
     events.sort(key=lambda event: event.start_ns())
     current = peak = 0
     for event in events:

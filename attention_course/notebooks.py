@@ -45,12 +45,15 @@ def repository_url(root: Path) -> str:
 
 def setup_cell_source(url: str) -> str:
     return (
-        "# Colab set-up: installs this course's package when it is missing; "
-        "does nothing where it is installed.\n"
-        "import importlib.util, subprocess, sys\n"
+        "# Colab set-up: installs the course's package when it is missing "
+        "(does nothing locally).\n"
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n"
+        "\n"
         'if importlib.util.find_spec("attention_course") is None:\n'
-        "    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\",\n"
-        f'                           "attention-course @ git+{url}"])'
+        f'    package = "attention-course @ git+{url}"\n'
+        '    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", package])'
     )
 
 
@@ -65,8 +68,9 @@ def setup_cell(url: str) -> nbformat.NotebookNode:
 def with_setup_cell(notebook: nbformat.NotebookNode, url: str) -> nbformat.NotebookNode:
     """Return a copy whose first cell is the canonical set-up cell (replacing an old one)."""
     notebook = copy.deepcopy(notebook)
-    cells = [cell for cell in notebook.cells
-             if SETUP_TAG not in cell.get("metadata", {}).get("tags", [])]
+    cells = [
+        cell for cell in notebook.cells if SETUP_TAG not in cell.get("metadata", {}).get("tags", [])
+    ]
     notebook.cells = [setup_cell(url), *cells]
     return notebook
 
@@ -120,8 +124,9 @@ def _enclosing_function(previous_lines: list[str], indent: int) -> str | None:
     return None
 
 
-def lab_from_solution(solution: nbformat.NotebookNode, name: str = "solution"
-                      ) -> nbformat.NotebookNode:
+def lab_from_solution(
+    solution: nbformat.NotebookNode, name: str = "solution"
+) -> nbformat.NotebookNode:
     """The student version of a solution notebook: stubs in place of solutions, no outputs."""
     lab = without_outputs(solution)
     exercises = 0
@@ -162,10 +167,16 @@ def _dumps(notebook: nbformat.NotebookNode) -> str:
 def stale_files(root: Path) -> list[str]:
     """Notebooks that differ from what ``sync`` would write, plus labs without a solution."""
     expected = expected_files(root)
-    stale = [str(path.relative_to(root)) for path, text in expected.items()
-             if not path.exists() or path.read_text() != text]
-    orphans = [str(path.relative_to(root)) + " (no solution with this name)"
-               for path in sorted((root / "labs").glob("*.ipynb")) if path not in expected]
+    stale = [
+        str(path.relative_to(root))
+        for path, text in expected.items()
+        if not path.exists() or path.read_text() != text
+    ]
+    orphans = [
+        str(path.relative_to(root)) + " (no solution with this name)"
+        for path in sorted((root / "labs").glob("*.ipynb"))
+        if path not in expected
+    ]
     return stale + orphans
 
 
@@ -180,16 +191,23 @@ def sync(root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m attention_course.notebooks",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m attention_course.notebooks", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("command", choices=["sync", "check"])
-    parser.add_argument("--root", type=Path, default=Path.cwd(),
-                        help="the book's folder (holds _config.yml); default: here")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path.cwd(),
+        help="the book's folder (holds _config.yml); default: here",
+    )
     args = parser.parse_args(argv)
     root = args.root.resolve()
     if not (root / "_config.yml").exists():
-        print(f"{root} has no _config.yml: run this from the book's folder or pass --root",
-              file=sys.stderr)
+        print(
+            f"{root} has no _config.yml: run this from the book's folder or pass --root",
+            file=sys.stderr,
+        )
         return 2
     try:
         if args.command == "sync":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 
 BOOK_STYLE = {
@@ -28,17 +27,29 @@ def use_book_style() -> None:
     mpl.rcParams.update(BOOK_STYLE)
 
 
-def attention_heatmap(ax, weights, query_labels=None, key_labels=None, title=None,
-                      xlabel="key (attended to)", ylabel="query", annotate=False,
-                      vmax=None):
+def attention_heatmap(
+    ax,
+    weights,
+    query_labels=None,
+    key_labels=None,
+    title=None,
+    xlabel="key (attended to)",
+    ylabel="query",
+    annotate=False,
+    vmax=None,
+):
     """Draw a (queries x keys) weight matrix; rows are what attends, columns what is attended."""
     weights = np.asarray(weights, dtype=float)
-    image = ax.imshow(weights, cmap="Blues", vmin=0, vmax=vmax or max(weights.max(), 1e-9),
-                      aspect="auto")
+    image = ax.imshow(
+        weights, cmap="Blues", vmin=0, vmax=vmax or max(weights.max(), 1e-9), aspect="auto"
+    )
     ax.grid(False)
     if key_labels is not None:
-        ax.set_xticks(range(len(key_labels)), key_labels, rotation=90 if
-                      max(map(len, map(str, key_labels))) > 2 else 0)
+        ax.set_xticks(
+            range(len(key_labels)),
+            key_labels,
+            rotation=90 if max(map(len, map(str, key_labels))) > 2 else 0,
+        )
     if query_labels is not None:
         ax.set_yticks(range(len(query_labels)), query_labels)
     if annotate:

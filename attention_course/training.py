@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from tqdm.auto import tqdm
@@ -25,22 +25,27 @@ class TrainingLog:
     @property
     def final_loss(self) -> float:
         """Mean of the last tenth of the losses (a single step is noisy)."""
-        tail = self.losses[-max(1, len(self.losses) // 10):]
+        tail = self.losses[-max(1, len(self.losses) // 10) :]
         return sum(tail) / len(tail)
 
 
-def train(model: torch.nn.Module, loss_on_batch: Callable[[int], torch.Tensor], steps: int,
-          lr: float = 3e-3, clip: float | None = 1.0, weight_decay: float = 0.0,
-          description: str = "training",
-          schedule: Callable[[int], float] | None = None) -> TrainingLog:
+def train(
+    model: torch.nn.Module,
+    loss_on_batch: Callable[[int], torch.Tensor],
+    steps: int,
+    lr: float = 3e-3,
+    clip: float | None = 1.0,
+    weight_decay: float = 0.0,
+    description: str = "training",
+    schedule: Callable[[int], float] | None = None,
+) -> TrainingLog:
     """Adam for ``steps`` steps; ``loss_on_batch(step)`` draws a batch and returns its loss.
 
     ``schedule(step)``, when given, multiplies ``lr`` at each step (e.g.
     :func:`warmup_cosine`); without it the learning rate stays ``lr``.
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = None if schedule is None else torch.optim.lr_scheduler.LambdaLR(optimizer,
-                                                                                schedule)
+    scheduler = None if schedule is None else torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     log = TrainingLog()
     model.train()
     start = time.perf_counter()

@@ -43,12 +43,12 @@ def _check_installed(app: Sphinx, config: Config) -> None:
     if missing:
         raise ConfigError(
             f"The book's offline assets are not installed (missing {', '.join(missing)}). "
-            "Run `make assets` (it runs `npm ci` in book_assets/; node and npm are needed).")
+            "Run `make assets` (it runs `npm ci` in book_assets/; node and npm are needed)."
+        )
     # Sphinx resolves relative script paths against _static/.
     config.mathjax_path = f"{VENDOR}/mathjax/{MATHJAX_ENTRY}"
     # myst-nb adds these scripts, in this order, to the pages that embed widget state.
-    config.nb_ipywidgets_js = {WIDGETS_MATHJAX3: {},
-                               f"{VENDOR}/html-manager/{WIDGETS_ENTRY}": {}}
+    config.nb_ipywidgets_js = {WIDGETS_MATHJAX3: {}, f"{VENDOR}/html-manager/{WIDGETS_ENTRY}": {}}
 
 
 def _copy_assets(app: Sphinx, exception: Exception | None) -> None:
@@ -72,8 +72,12 @@ def _copy_assets(app: Sphinx, exception: Exception | None) -> None:
     dist = HTML_MANAGER / "dist"
     # The entry script, the licences of what it bundles, and the Font Awesome files its
     # stylesheet names (browsers take the woff2 or woff of each).
-    for path in [dist / WIDGETS_ENTRY, dist / f"{WIDGETS_ENTRY}.LICENSE.txt",
-                 *dist.glob("*.woff2"), *dist.glob("*.woff")]:
+    for path in [
+        dist / WIDGETS_ENTRY,
+        dist / f"{WIDGETS_ENTRY}.LICENSE.txt",
+        *dist.glob("*.woff2"),
+        *dist.glob("*.woff"),
+    ]:
         shutil.copy2(path, widgets / path.name)
 
 

@@ -27,10 +27,27 @@ TEST_BOOK = ROOT / "_build" / "test-book"
 BIN = Path(sys.executable).parent
 
 RUNS = {
-    "nbval": [sys.executable, "-m", "pytest", "-p", "tests.notebook_timing", "--nbval-lax",
-              "--nbval-cell-timeout=120", "chapters", "solutions"],
-    "book": [str(BIN / "jupyter-book"), "build", ".", "--path-output", str(TEST_BOOK),
-             "--warningiserror", "--nitpick", "--keep-going"],
+    "nbval": [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "tests.notebook_timing",
+        "--nbval-lax",
+        "--nbval-cell-timeout=120",
+        "chapters",
+        "solutions",
+    ],
+    "book": [
+        str(BIN / "jupyter-book"),
+        "build",
+        ".",
+        "--path-output",
+        str(TEST_BOOK),
+        "--warningiserror",
+        "--nitpick",
+        "--keep-going",
+    ],
 }
 
 

@@ -11,9 +11,11 @@ from attention_course.attention import causal_mask, padding_mask, scaled_dot_pro
 
 def random_qkv(*batch, n_queries=5, n_keys=7, d_k=8, d_v=3, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(*batch, n_queries, d_k, generator=g),
-            torch.randn(*batch, n_keys, d_k, generator=g),
-            torch.randn(*batch, n_keys, d_v, generator=g))
+    return (
+        torch.randn(*batch, n_queries, d_k, generator=g),
+        torch.randn(*batch, n_keys, d_k, generator=g),
+        torch.randn(*batch, n_keys, d_v, generator=g),
+    )
 
 
 def test_output_matches_torch_without_a_mask():
@@ -67,9 +69,9 @@ def test_padding_and_causal_masks_combine():
 def test_a_query_that_may_see_nothing_gets_zeros_and_finite_gradients():
     q, k, v = random_qkv(n_queries=3, n_keys=4)
     q.requires_grad_()
-    mask = torch.tensor([[True, True, False, False],
-                         [False, False, False, False],
-                         [True, True, True, True]])
+    mask = torch.tensor(
+        [[True, True, False, False], [False, False, False, False], [True, True, True, True]]
+    )
     output, weights = scaled_dot_product_attention(q, k, v, mask)
     assert torch.isfinite(output).all() and torch.isfinite(weights).all()
     assert torch.all(output[1] == 0) and torch.all(weights[1] == 0)

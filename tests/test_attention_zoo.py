@@ -8,13 +8,20 @@ import torch
 
 from attention_course.data.dates import date_task
 from attention_course.models.attention import AdditiveScore, Attention, masked_softmax
-from attention_course.models.attention_zoo import (DotScore, GeneralScore,
-                                                   HardAttentionSampler, LocalAttention,
-                                                   ScaledDotScore, masked_sigmoid,
-                                                   masked_sparsemax, sparsemax)
+from attention_course.models.attention_zoo import (
+    DotScore,
+    GeneralScore,
+    HardAttentionSampler,
+    LocalAttention,
+    ScaledDotScore,
+    masked_sigmoid,
+    masked_sparsemax,
+    sparsemax,
+)
 from attention_course.models.seq2seq import AttentionSeq2Seq, exact_match, teacher_forcing_loss
 from attention_course.reproducibility import set_seed
 from attention_course.training import train
+
 
 @pytest.fixture(scope="module")
 def task():
@@ -26,9 +33,12 @@ MASK = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], dtype=t
 
 def loop_scores(score_of_one_pair, query, keys):
     """The score of every (row, position) pair, one pair at a time: the equation itself."""
-    return torch.stack([torch.stack([score_of_one_pair(query[b], keys[b, j])
-                                     for j in range(keys.shape[1])])
-                        for b in range(keys.shape[0])])
+    return torch.stack(
+        [
+            torch.stack([score_of_one_pair(query[b], keys[b, j]) for j in range(keys.shape[1])])
+            for b in range(keys.shape[0])
+        ]
+    )
 
 
 def test_dot_and_scaled_dot_scores_follow_their_equations():
@@ -71,8 +81,9 @@ def test_sparsemax_equals_entmax_values_and_gradients():
     (theirs * direction).sum().backward()
     assert torch.allclose(scores.grad, reference_scores.grad, atol=1e-12)
     # Along another axis too.
-    assert torch.allclose(sparsemax(scores.detach().T, dim=0),
-                          entmax.sparsemax(scores.detach().T, dim=0), atol=1e-12)
+    assert torch.allclose(
+        sparsemax(scores.detach().T, dim=0), entmax.sparsemax(scores.detach().T, dim=0), atol=1e-12
+    )
 
 
 def test_sparsemax_is_on_the_simplex_sparse_and_keeps_the_order():
@@ -137,8 +148,10 @@ def test_hard_attention_samples_from_the_softmax_with_a_straight_through_gradien
 
 def test_hard_attention_is_reproducible_argmax_in_eval_and_records_reinforce_terms():
     scores, mask = torch.randn(6, 5), MASK.repeat(2, 1)
-    draw = [HardAttentionSampler(generator=torch.Generator().manual_seed(7))(scores, mask)
-            for _ in range(2)]
+    draw = [
+        HardAttentionSampler(generator=torch.Generator().manual_seed(7))(scores, mask)
+        for _ in range(2)
+    ]
     assert torch.equal(draw[0], draw[1])
     sampler = HardAttentionSampler(estimator="reinforce").eval()
     weights = sampler(scores, mask)
@@ -155,8 +168,7 @@ def test_hard_attention_is_reproducible_argmax_in_eval_and_records_reinforce_ter
 def test_local_attention_equals_masked_global_attention_inside_its_window():
     torch.manual_seed(4)
     score = DotScore()
-    local = LocalAttention(score, query_size=6, half_width=1, position="monotone",
-                           target_length=3)
+    local = LocalAttention(score, query_size=6, half_width=1, position="monotone", target_length=3)
     states, query = torch.randn(3, 5, 6), torch.randn(3, 6)
     keys = local.keys(states)
     lengths = MASK.sum(-1)
@@ -190,22 +202,36 @@ def test_predicted_local_attention_learns_its_position_through_the_gaussian():
         LocalAttention(DotScore(), query_size=6, half_width=2, position="monotone")
 
 
-@pytest.mark.parametrize("make_attention", [
-    lambda q, k: Attention(DotScore()),
-    lambda q, k: Attention(ScaledDotScore(), normalize=masked_sparsemax),
-    lambda q, k: Attention(GeneralScore(q, k), normalize=masked_sigmoid),
-    lambda q, k: Attention(AdditiveScore(q, k, 8), normalize=HardAttentionSampler()),
-    lambda q, k: LocalAttention(AdditiveScore(q, k, 8), q, half_width=2),
-    lambda q, k: LocalAttention(GeneralScore(q, k), q, half_width=1, position="monotone",
-                                target_length=10),
-], ids=["dot", "scaled-sparsemax", "general-sigmoid", "additive-hard", "local-p", "local-m"])
+@pytest.mark.parametrize(
+    "make_attention",
+    [
+        lambda q, k: Attention(DotScore()),
+        lambda q, k: Attention(ScaledDotScore(), normalize=masked_sparsemax),
+        lambda q, k: Attention(GeneralScore(q, k), normalize=masked_sigmoid),
+        lambda q, k: Attention(AdditiveScore(q, k, 8), normalize=HardAttentionSampler()),
+        lambda q, k: LocalAttention(AdditiveScore(q, k, 8), q, half_width=2),
+        lambda q, k: LocalAttention(
+            GeneralScore(q, k), q, half_width=1, position="monotone", target_length=10
+        ),
+    ],
+    ids=["dot", "scaled-sparsemax", "general-sigmoid", "additive-hard", "local-p", "local-m"],
+)
 def test_every_variant_trains_in_the_seq2seq_model(task, make_attention):
     generator = set_seed(0)
-    model = AttentionSeq2Seq(task.source_vocab.size, task.target_vocab.size,
-                             attention=make_attention(16, 16), embed_dim=8, encoder_size=8,
-                             decoder_size=16)
-    log = train(model, lambda step: teacher_forcing_loss(model, task.sample_batch(16, generator)),
-                steps=15, lr=1e-2)
+    model = AttentionSeq2Seq(
+        task.source_vocab.size,
+        task.target_vocab.size,
+        attention=make_attention(16, 16),
+        embed_dim=8,
+        encoder_size=8,
+        decoder_size=16,
+    )
+    log = train(
+        model,
+        lambda step: teacher_forcing_loss(model, task.sample_batch(16, generator)),
+        steps=15,
+        lr=1e-2,
+    )
     assert log.losses[-1] < log.losses[0]
     test = task.batch(task.test)
     predicted, exact = exact_match(model, test)

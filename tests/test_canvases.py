@@ -24,8 +24,9 @@ def inside(boxes, size):
 
 def test_the_garment_sits_in_its_box_and_the_clutter_outside():
     images, labels = pictures()
-    data = cluttered_canvases(images, labels, np.random.default_rng(0), size=56, clutter=4,
-                              noise=0.0)
+    data = cluttered_canvases(
+        images, labels, np.random.default_rng(0), size=56, clutter=4, noise=0.0
+    )
     assert data.images.shape == (30, 1, 56, 56) and data.images.dtype == torch.float32
     assert torch.equal(data.labels, torch.as_tensor(labels))  # n=None: every picture in order
     assert (data.boxes[:, 2:] == 28).all() and (data.boxes[:, :2] >= 0).all()
@@ -35,7 +36,7 @@ def test_the_garment_sits_in_its_box_and_the_clutter_outside():
         top, left = data.boxes[i, :2].tolist()
         # Nothing but the garment in its square: no fragment overlaps it.
         expected = torch.from_numpy(images[i].astype(np.float32) / 255)
-        assert torch.equal(data.images[i, 0, top:top + 28, left:left + 28], expected)
+        assert torch.equal(data.images[i, 0, top : top + 28, left : left + 28], expected)
     outside_ink = (data.images[:, 0] > 0) & ~box
     per_canvas = outside_ink.flatten(1).sum(1)
     # Four 12x12 fragments, which may overlap each other: between 144 and 576 pixels.
@@ -44,8 +45,7 @@ def test_the_garment_sits_in_its_box_and_the_clutter_outside():
 
 def test_noise_and_no_clutter():
     images, labels = pictures()
-    data = cluttered_canvases(images, labels, np.random.default_rng(1), n=50, clutter=0,
-                              noise=0.3)
+    data = cluttered_canvases(images, labels, np.random.default_rng(1), n=50, clutter=0, noise=0.3)
     assert len(data) == 50
     outside = data.images[:, 0][~inside(data.boxes, 56)]
     assert 0 <= outside.min() and outside.max() <= 0.3 and 0.14 < outside.mean() < 0.16

@@ -5,10 +5,21 @@ import math
 import pytest
 import torch
 
-from attention_course.checks import (ERRORED, FAILED, NOT_IMPLEMENTED, PASSED, CaseFailed,
-                                     LabCheckFailed, call, expect_close, expect_tensor,
-                                     lab_check, results, score)
-from attention_course.checks import core
+from attention_course.checks import (
+    ERRORED,
+    FAILED,
+    NOT_IMPLEMENTED,
+    PASSED,
+    CaseFailed,
+    LabCheckFailed,
+    call,
+    core,
+    expect_close,
+    expect_tensor,
+    lab_check,
+    results,
+    score,
+)
 
 LAB = "test"
 
@@ -48,30 +59,36 @@ def test_a_correct_function_passes_and_earns_every_point(capsys):
 def test_a_stub_is_not_implemented_and_earns_nothing(capsys):
     def stub(x):
         raise NotImplementedError("double: not implemented yet")
+
     run(stub)
     row = results(LAB)[0]
     assert (row["status"], row["earned"]) == (NOT_IMPLEMENTED, 0)
     assert "not implemented yet" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("student", "message"), [
-    (lambda x: None, "should be a torch tensor, got None"),
-    (lambda x: "twice", "should be a torch tensor, got a str"),
-    (lambda x: (2 * x).T, "expected shape (2, 3), got (3, 2)"),
-    (lambda x: x * math.nan, "NaN"),
-    (lambda x: x + x + 1, "differs from the expected values"),
-    (lambda x: 1 / 0, "your function raised ZeroDivisionError: division by zero"),
-])
+@pytest.mark.parametrize(
+    ("student", "message"),
+    [
+        (lambda x: None, "should be a torch tensor, got None"),
+        (lambda x: "twice", "should be a torch tensor, got a str"),
+        (lambda x: (2 * x).T, "expected shape (2, 3), got (3, 2)"),
+        (lambda x: x * math.nan, "NaN"),
+        (lambda x: x + x + 1, "differs from the expected values"),
+        (lambda x: 1 / 0, "your function raised ZeroDivisionError: division by zero"),
+    ],
+)
 def test_wrong_results_become_failed_cases_with_a_message(student, message):
     cases = run(student)
-    assert any(case["status"] == FAILED and message in case["message"]
-               for case in cases.values()), cases
+    assert any(
+        case["status"] == FAILED and message in case["message"] for case in cases.values()
+    ), cases
 
 
 def test_an_endless_loop_is_stopped_by_the_time_limit():
     def forever(x):
         while True:
             pass
+
     cases = run(forever)
     assert all("did not finish within 0.5 s" in case["message"] for case in cases.values())
 
@@ -84,6 +101,7 @@ def test_student_code_catching_exceptions_cannot_swallow_the_time_limit():
                     pass
             except Exception:
                 pass
+
     cases = run(stubborn)
     assert all(case["status"] == FAILED for case in cases.values())
 
@@ -104,7 +122,9 @@ def test_a_bug_in_a_check_is_reported_as_errored_not_blamed_on_the_student():
     def check_buggy(fn):
         def broken():
             raise KeyError("oops")
+
         return [broken]
+
     with pytest.raises(LabCheckFailed):
         check_buggy(lambda: None)
     row = next(r for r in results(LAB) if r["exercise"] == "buggy")
@@ -122,7 +142,8 @@ def test_score_lists_exercises_not_run_and_the_total(capsys):
 def test_the_failure_shows_one_line_in_ipython_not_a_traceback():
     error = LabCheckFailed("1 of 2 checks of double did not pass (see above)")
     assert error._render_traceback_() == [
-        "LabCheckFailed: 1 of 2 checks of double did not pass (see above)"]
+        "LabCheckFailed: 1 of 2 checks of double did not pass (see above)"
+    ]
 
 
 def test_case_failed_is_what_cases_raise():

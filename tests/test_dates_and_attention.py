@@ -5,13 +5,16 @@ import datetime
 import pytest
 import torch
 
-from attention_course.data.dates import (TARGET_LENGTH, UNK, CharVocabulary, date_task,
-                                         format_date)
+from attention_course.data.dates import TARGET_LENGTH, UNK, CharVocabulary, date_task, format_date
 from attention_course.data.sequences import BOS, PAD, mean_by_length, sequence_accuracy
 from attention_course.models.attention import AdditiveScore, Attention, masked_softmax
-from attention_course.models.seq2seq import (AttentionSeq2Seq, BidirectionalEncoder,
-                                             FixedContextSeq2Seq, exact_match,
-                                             teacher_forcing_loss)
+from attention_course.models.seq2seq import (
+    AttentionSeq2Seq,
+    BidirectionalEncoder,
+    FixedContextSeq2Seq,
+    exact_match,
+    teacher_forcing_loss,
+)
 from attention_course.reproducibility import set_seed
 from attention_course.training import train
 
@@ -107,8 +110,12 @@ def test_additive_score_and_attention_follow_their_equations():
     score = AdditiveScore(query_size=6, key_size=4, attention_size=5)
     query, states = torch.randn(2, 6), torch.randn(2, 3, 4)
     W_1, W_2, v = score.key.weight, score.query.weight, score.v.weight[0]
-    expected = torch.stack([torch.stack([v @ torch.tanh(W_1 @ states[b, j] + W_2 @ query[b])
-                                         for j in range(3)]) for b in range(2)])
+    expected = torch.stack(
+        [
+            torch.stack([v @ torch.tanh(W_1 @ states[b, j] + W_2 @ query[b]) for j in range(3)])
+            for b in range(2)
+        ]
+    )
     attention = Attention(score)
     keys = attention.keys(states)
     assert torch.allclose(score(query, keys), expected, atol=1e-6)
@@ -153,11 +160,13 @@ def test_encoder_equals_a_packed_bidirectional_torch_gru():
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             getattr(reference, f"{name}_l0").copy_(getattr(encoder.forward_rnn, f"{name}_l0"))
             getattr(reference, f"{name}_l0_reverse").copy_(
-                getattr(encoder.backward_rnn, f"{name}_l0"))
+                getattr(encoder.backward_rnn, f"{name}_l0")
+            )
     source = torch.tensor([[3, 4, 5, 6, 7], [7, 8, 0, 0, 0], [5, 3, 6, 0, 0]])
     lengths = torch.tensor([5, 2, 3])
-    packed = torch.nn.utils.rnn.pack_padded_sequence(encoder.embed(source), lengths,
-                                                     batch_first=True, enforce_sorted=False)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(
+        encoder.embed(source), lengths, batch_first=True, enforce_sorted=False
+    )
     expected, last = reference(packed)
     expected, _ = torch.nn.utils.rnn.pad_packed_sequence(expected, batch_first=True)
     states, summary = encoder(source, lengths)
@@ -170,8 +179,9 @@ def test_models_ignore_padding_and_decode_what_teacher_forcing_scores(task, mode
     torch.manual_seed(0)
     model = model_class(task.source_vocab.size, task.target_vocab.size).eval()
     batch = task.batch(task.test[:6])
-    tokens, weights = model.greedy_decode(batch.source, batch.lengths, steps=TARGET_LENGTH,
-                                          return_weights=True)
+    tokens, weights = model.greedy_decode(
+        batch.source, batch.lengths, steps=TARGET_LENGTH, return_weights=True
+    )
     assert tokens.shape == (6, TARGET_LENGTH)
     # Extra padding columns change nothing.
     wider = torch.cat([batch.source, torch.zeros(6, 3, dtype=torch.long)], dim=1)
@@ -194,14 +204,16 @@ def test_the_baseline_is_the_attention_model_minus_its_attention(task):
     without = FixedContextSeq2Seq(task.source_vocab.size, task.target_vocab.size)
     names = {name for name, _ in with_attention.named_parameters()}
     assert {name for name, _ in without.named_parameters()} == {
-        name for name in names if not name.startswith("attention.")}
+        name for name in names if not name.startswith("attention.")
+    }
 
 
 def test_attention_learns_dates_in_a_few_dozen_steps(task):
     generator = set_seed(0)
     model = AttentionSeq2Seq(task.source_vocab.size, task.target_vocab.size)
-    log = train(model, lambda step: teacher_forcing_loss(model, task.sample_batch(64, generator)),
-                steps=40)
+    log = train(
+        model, lambda step: teacher_forcing_loss(model, task.sample_batch(64, generator)), steps=40
+    )
     assert log.final_loss < 0.5 * log.losses[0]
     predicted, exact = exact_match(model, task.batch(task.test[:50]))
     assert predicted.shape == (50, TARGET_LENGTH) and exact.shape == (50,)
@@ -226,10 +238,12 @@ def test_exact_match_counts_whole_sequences(task):
 def test_mean_by_length_groups_and_bins():
     values = torch.tensor([1.0, 0.0, 1.0, 1.0])
     lengths = torch.tensor([3, 3, 5, 9])
-    assert mean_by_length(values, lengths) == ([(3, 3), (5, 5), (9, 9)], [0.5, 1.0, 1.0],
-                                               [2, 1, 1])
+    assert mean_by_length(values, lengths) == ([(3, 3), (5, 5), (9, 9)], [0.5, 1.0, 1.0], [2, 1, 1])
     assert mean_by_length(values, lengths, edges=[0, 4, 6, 8, 12]) == (
-        [(0, 3), (4, 5), (8, 11)], [0.5, 1.0, 1.0], [2, 1, 1])
+        [(0, 3), (4, 5), (8, 11)],
+        [0.5, 1.0, 1.0],
+        [2, 1, 1],
+    )
 
 
 def test_decoder_step_scores_the_previous_state(task):
@@ -249,9 +263,14 @@ def test_decoder_step_scores_the_previous_state(task):
 
 def test_accuracy_counts_target_positions_when_targets_have_their_own_lengths():
     from attention_course.data.sequences import SequenceBatch
+
     target = torch.tensor([[5, 6, 0], [7, 8, 0]])
-    batch = SequenceBatch(source=torch.ones(2, 12, dtype=torch.long), target=target,
-                          lengths=torch.tensor([3, 12]), target_lengths=torch.tensor([2, 2]))
+    batch = SequenceBatch(
+        source=torch.ones(2, 12, dtype=torch.long),
+        target=target,
+        lengths=torch.tensor([3, 12]),
+        target_lengths=torch.tensor([2, 2]),
+    )
     predicted = torch.tensor([[5, 6, 9], [7, 3, 9]])
     token, exact = sequence_accuracy(predicted, batch)
     assert token.tolist() == [1.0, 0.5] and exact.tolist() == [1.0, 0.0]

@@ -12,11 +12,17 @@ import numpy as np
 import pytest
 
 from attention_course.data import fashion_mnist
-from attention_course.data.fashion_mnist import (CLASS_NAMES, INSTALL_COMMAND, PACKAGE_DIRECTORY,
-                                                 load_fashion_mnist)
+from attention_course.data.fashion_mnist import (
+    CLASS_NAMES,
+    INSTALL_COMMAND,
+    PACKAGE_DIRECTORY,
+    load_fashion_mnist,
+)
 
-SPLIT_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-               "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+SPLIT_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -56,7 +62,10 @@ def test_reads_local_files_first(tmp_path, empty_cache, monkeypatch):
 
 def test_the_debian_package_is_installed_and_complete():
     # The book's notebooks need it: .ci/run installs `dataset-fashion-mnist`.
-    train, test = load_fashion_mnist("train", download=False), load_fashion_mnist("test", download=False)
+    train, test = (
+        load_fashion_mnist("train", download=False),
+        load_fashion_mnist("test", download=False),
+    )
     assert train.images.shape == (60_000, 28, 28) and test.images.shape == (10_000, 28, 28)
     assert np.bincount(train.labels).tolist() == [6_000] * 10
     assert np.bincount(test.labels).tolist() == [1_000] * 10
@@ -93,8 +102,7 @@ def test_downloads_into_the_cache_when_no_folder_has_the_files(tmp_path, empty_c
 
 def test_a_corrupt_download_is_rejected_and_not_kept(tmp_path, empty_cache, monkeypatch):
     images, labels = small_data_set()
-    source = serve_from(tmp_path, monkeypatch, images, labels,
-                        corrupt="train-labels-idx1-ubyte.gz")
+    source = serve_from(tmp_path, monkeypatch, images, labels, corrupt="train-labels-idx1-ubyte.gz")
     with pytest.raises(FileNotFoundError, match="arrived corrupt") as error:
         load_fashion_mnist("train", directories=[tmp_path / "missing"])
     assert INSTALL_COMMAND in str(error.value)
@@ -106,8 +114,9 @@ def test_a_corrupt_download_is_rejected_and_not_kept(tmp_path, empty_cache, monk
     np.testing.assert_array_equal(data.labels, labels)
 
 
-def test_without_files_or_network_the_error_names_the_install_command(tmp_path, empty_cache,
-                                                                      monkeypatch):
+def test_without_files_or_network_the_error_names_the_install_command(
+    tmp_path, empty_cache, monkeypatch
+):
     monkeypatch.setattr(fashion_mnist, "SOURCE_URL", (tmp_path / "offline").as_uri() + "/")
     with pytest.raises(FileNotFoundError) as error:
         load_fashion_mnist("test", directories=[tmp_path / "missing"])
@@ -123,7 +132,9 @@ def test_bad_files_and_arguments_get_clear_errors(tmp_path, empty_cache):
     write_split(tmp_path / "local", "test", images, labels[:4])
     with pytest.raises(ValueError, match="5 images but .* 4 labels"):
         load_fashion_mnist("test", directories=[tmp_path / "local"])
-    (tmp_path / "local" / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x0d\x01xx"))
+    (tmp_path / "local" / "t10k-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(b"\x00\x00\x0d\x01xx")
+    )
     with pytest.raises(ValueError, match="not an idx file of unsigned bytes"):
         load_fashion_mnist("test", directories=[tmp_path / "local"])
     (tmp_path / "local" / "t10k-labels-idx1-ubyte.gz").write_bytes(idx_bytes(labels)[:-3])

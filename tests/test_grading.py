@@ -19,12 +19,12 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 
 import nbformat
 import numpy as np
 import psutil
 import pytest
+import tomllib
 
 from attention_course import grading
 from attention_course.checks import core, expect, lab01
@@ -41,18 +41,35 @@ EXPECTED = {
     "solution.ipynb": ((2, 2, 3, 3), grading.GRADED, []),
     "unsolved.ipynb": ((0, 0, 0, 0), grading.GRADED, []),
     "bob/half_solved.ipynb": ((2, 2, 0, 0), grading.GRADED, []),
-    "endless_loop.ipynb": ((2, 0, 3, 3), grading.TIME_LIMIT,
-                           ["the check of encode", f"within {CELL_SECONDS} s", "interrupted"]),
-    "ignores_interrupts.ipynb": ((2, 2, 0, 0), grading.TIME_LIMIT,
-                                 ["did not stop when interrupted",
-                                  "not checked: gru_step, state_gradient_norms"]),
-    "kills_its_kernel.ipynb": ((2, 2, 0, 0), grading.KERNEL_DIED,
-                               ["def gru_step", "the kernel died (exit code 1)",
-                                "not checked: gru_step, state_gradient_norms"]),
-    "memory_blow_up.ipynb": ((2, 2, 3, 3), grading.MEMORY_LIMIT,
-                             [f"ran out of memory (limit {MEMORY_GIB} GiB)"]),
-    "overwrites_checks.ipynb": ((2, 0, 0, 0), grading.CHECKS_MODIFIED,
-                                ["lab01.check_gru_step", "core._run_case", "numpy.isclose"]),
+    "endless_loop.ipynb": (
+        (2, 0, 3, 3),
+        grading.TIME_LIMIT,
+        ["the check of encode", f"within {CELL_SECONDS} s", "interrupted"],
+    ),
+    "ignores_interrupts.ipynb": (
+        (2, 2, 0, 0),
+        grading.TIME_LIMIT,
+        ["did not stop when interrupted", "not checked: gru_step, state_gradient_norms"],
+    ),
+    "kills_its_kernel.ipynb": (
+        (2, 2, 0, 0),
+        grading.KERNEL_DIED,
+        [
+            "def gru_step",
+            "the kernel died (exit code 1)",
+            "not checked: gru_step, state_gradient_norms",
+        ],
+    ),
+    "memory_blow_up.ipynb": (
+        (2, 2, 3, 3),
+        grading.MEMORY_LIMIT,
+        [f"ran out of memory (limit {MEMORY_GIB} GiB)"],
+    ),
+    "overwrites_checks.ipynb": (
+        (2, 0, 0, 0),
+        grading.CHECKS_MODIFIED,
+        ["lab01.check_gru_step", "core._run_case", "numpy.isclose"],
+    ),
     "wrong_gru_edited_checks.ipynb": ((2, 2, 0.75, 3), grading.GRADED, []),
     "corrupted.ipynb": ((0, 0, 0, 0), grading.UNREADABLE, ["NotJSONError"]),
     "lab02_by_mistake.ipynb": ((0, 0, 0, 0), grading.WRONG_LAB, ["lab 02, not of lab 01"]),
@@ -82,10 +99,12 @@ def write_submissions(folder):
     def solved(notebook, *functions):
         notebook = copy.deepcopy(notebook)
         for function in functions:
-            index = next(i for i, cell in enumerate(notebook.cells)
-                         if f"def {function}(" in cell.source)
-            notebook.cells[index] = copy.deepcopy(next(
-                cell for cell in solution.cells if f"def {function}(" in cell.source))
+            index = next(
+                i for i, cell in enumerate(notebook.cells) if f"def {function}(" in cell.source
+            )
+            notebook.cells[index] = copy.deepcopy(
+                next(cell for cell in solution.cells if f"def {function}(" in cell.source)
+            )
         return notebook
 
     submissions = {
@@ -94,47 +113,62 @@ def write_submissions(folder):
         "bob/half_solved.ipynb": solved(lab, "rnn_step", "encode"),  # the last one deleted
         # The classic: the loop counter is never increased.
         "endless_loop.ipynb": edited(
-            solution, "for t in range(inputs.shape[1]):\n        h = cell(inputs[:, t], h)",
-            "t = 0\n    while t < inputs.shape[1]:\n        h = cell(inputs[:, t], h)"),
+            solution,
+            "for t in range(inputs.shape[1]):\n        h = cell(inputs[:, t], h)",
+            "t = 0\n    while t < inputs.shape[1]:\n        h = cell(inputs[:, t], h)",
+        ),
         "ignores_interrupts.ipynb": after_solution_of(
-            solution, "gru_step", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                                "while True:\n    pass"),
-        "kills_its_kernel.ipynb": after_solution_of(solution, "gru_step",
-                                                    "import os\nos._exit(1)"),
+            solution,
+            "gru_step",
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+        ),
+        "kills_its_kernel.ipynb": after_solution_of(solution, "gru_step", "import os\nos._exit(1)"),
         # 8 GiB at once: more than the memory limit, fine for the machine without it.
-        "memory_blow_up.ipynb": after_solution_of(solution, "state_gradient_norms",
-                                                  "hog = torch.empty(2**31)"),
-        "wrong_gru_edited_checks.ipynb": edited(edited(
-            solution, "return (1 - z) * n + z * h", "return z * n + (1 - z) * h"),
-            "checks.check_gru_step(gru_step)", 'print("✔ all checks passed")'),
-        "lab02_by_mistake.ipynb": edited(edited(solution, "checks import lab01",
-                                                "checks import lab02"),
-                                         "# Solution 1:", "# Solution 2:"),
+        "memory_blow_up.ipynb": after_solution_of(
+            solution, "state_gradient_norms", "hog = torch.empty(2**31)"
+        ),
+        "wrong_gru_edited_checks.ipynb": edited(
+            edited(solution, "return (1 - z) * n + z * h", "return z * n + (1 - z) * h"),
+            "checks.check_gru_step(gru_step)",
+            'print("✔ all checks passed")',
+        ),
+        "lab02_by_mistake.ipynb": edited(
+            edited(solution, "checks import lab01", "checks import lab02"),
+            "# Solution 1:",
+            "# Solution 2:",
+        ),
     }
     half = submissions["bob/half_solved.ipynb"]
     half.cells = [cell for cell in half.cells if "def state_gradient_norms(" not in cell.source]
     edited_checks = submissions["wrong_gru_edited_checks.ipynb"]
-    edited_checks.cells = [cell for cell in edited_checks.cells
-                           if cell.source != "checks.check_encode(encode)"]
+    edited_checks.cells = [
+        cell for cell in edited_checks.cells if cell.source != "checks.check_encode(encode)"
+    ]
 
     # Overwrites checks so they always pass, patches NumPy so every comparison is "close",
     # and displays a fake full-marks result of its own.
     cheat = solved(lab, "rnn_step")
-    cheat = edited(cheat, '    raise NotImplementedError("encode: not implemented yet")',
-                   "    import numpy\n"
-                   "    numpy.isclose = lambda a, b, **options: numpy.ones(numpy.shape(a), bool)\n"
-                   "    batch, time, _ = inputs.shape\n"
-                   "    return (torch.zeros(batch, time, cell.hidden_size),\n"
-                   "            torch.zeros(batch, cell.hidden_size))")
-    cheat = after_solution_of(cheat, "gru_step",
-                              'checks.check_gru_step = lambda fn: print("✔ passed")')
+    cheat = edited(
+        cheat,
+        '    raise NotImplementedError("encode: not implemented yet")',
+        "    import numpy\n"
+        "    numpy.isclose = lambda a, b, **options: numpy.ones(numpy.shape(a), bool)\n"
+        "    batch, time, _ = inputs.shape\n"
+        "    return (torch.zeros(batch, time, cell.hidden_size),\n"
+        "            torch.zeros(batch, cell.hidden_size))",
+    )
     cheat = after_solution_of(
-        cheat, "state_gradient_norms",
+        cheat, "gru_step", 'checks.check_gru_step = lambda fn: print("✔ passed")'
+    )
+    cheat = after_solution_of(
+        cheat,
+        "state_gradient_norms",
         "from attention_course.checks import core\n"
         'core._run_case = lambda case, limit: core.CaseResult("ok", core.PASSED)\n'
         "from IPython.display import display\n"
         f"display({{{grading.RESULT_MIME!r}: {{'lab': '01', 'exercise': 'gru_step', "
-        "'points': 3, 'earned': 3, 'status': 'passed', 'cases': []}}, raw=True)")
+        "'points': 3, 'earned': 3, 'status': 'passed', 'cases': []}}, raw=True)",
+    )
     submissions["overwrites_checks.ipynb"] = cheat
 
     for name, notebook in submissions.items():
@@ -146,9 +180,14 @@ def write_submissions(folder):
 
 
 def fingerprint(folder):
-    return {str(path.relative_to(folder)): (hashlib.sha256(path.read_bytes()).hexdigest(),
-                                            path.stat().st_mtime_ns)
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(folder)): (
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+            path.stat().st_mtime_ns,
+        )
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -162,16 +201,38 @@ def graded(tmp_path_factory):
     printed = io.StringIO()
     start = time.monotonic()
     with contextlib.redirect_stdout(printed):
-        code = grading.main([str(folder), "--lab", "1", "--out", str(out),
-                             "--feedback", str(feedback), "--jobs", "2",
-                             "--cell-timeout", str(CELL_SECONDS),
-                             "--notebook-timeout", str(NOTEBOOK_SECONDS),
-                             "--memory-limit", str(MEMORY_GIB), "--no-progress"])
+        code = grading.main(
+            [
+                str(folder),
+                "--lab",
+                "1",
+                "--out",
+                str(out),
+                "--feedback",
+                str(feedback),
+                "--jobs",
+                "2",
+                "--cell-timeout",
+                str(CELL_SECONDS),
+                "--notebook-timeout",
+                str(NOTEBOOK_SECONDS),
+                "--memory-limit",
+                str(MEMORY_GIB),
+                "--no-progress",
+            ]
+        )
     seconds = time.monotonic() - start
     with open(out, newline="") as table:
         rows = {row["file"]: row for row in csv.DictReader(table)}
-    return dict(code=code, rows=rows, feedback=feedback, printed=printed.getvalue(),
-                seconds=seconds, before=before, after=fingerprint(folder))
+    return dict(
+        code=code,
+        rows=rows,
+        feedback=feedback,
+        printed=printed.getvalue(),
+        seconds=seconds,
+        before=before,
+        after=fingerprint(folder),
+    )
 
 
 @pytest.mark.parametrize("name", EXPECTED)
@@ -190,8 +251,18 @@ def test_each_submission_gets_the_grade_and_status_it_deserves(graded, name):
 def test_gradebook_has_one_row_per_submission_with_its_columns(graded):
     assert sorted(graded["rows"]) == sorted(EXPECTED)
     assert list(next(iter(graded["rows"].values()))) == [
-        "file", "lab", "rnn_step", "encode", "gru_step", "state_gradient_norms", "total",
-        "maximum", "status", "seconds", "detail"]
+        "file",
+        "lab",
+        "rnn_step",
+        "encode",
+        "gru_step",
+        "state_gradient_norms",
+        "total",
+        "maximum",
+        "status",
+        "seconds",
+        "detail",
+    ]
 
 
 def test_submitted_files_are_left_byte_identical_and_alone(graded):
@@ -218,28 +289,35 @@ def test_summary_lists_every_submission_and_counts_statuses(graded):
 def test_feedback_repeats_the_check_messages(graded):
     feedback = graded["feedback"]
     assert sorted(p.name for p in feedback.iterdir()) == sorted(
-        name.replace("/", "__").replace(".ipynb", ".txt") for name in EXPECTED)
+        name.replace("/", "__").replace(".ipynb", ".txt") for name in EXPECTED
+    )
     wrong = (feedback / "wrong_gru_edited_checks.txt").read_text()
     assert "Score: 7.75 / 10 (graded)" in wrong
     assert "✘ equals nn.GRUCell with the same weights: h_t differs from the expected" in wrong
     assert "✔ context is the last state c = h_n" in wrong  # its deleted check still ran
     half = (feedback / "bob__half_solved.txt").read_text()
     assert "… not implemented yet" in half and "2 / 2 points" in half
-    assert ("✘ your function is defined: name 'state_gradient_norms' is not defined: was its "
-            "cell deleted or renamed, or did it raise?") in half
+    assert (
+        "✘ your function is defined: name 'state_gradient_norms' is not defined: was its "
+        "cell deleted or renamed, or did it raise?"
+    ) in half
     died = (feedback / "kills_its_kernel.txt").read_text()
     assert "the kernel died" in died and "not checked: the notebook stopped" in died
     cheat = (feedback / "overwrites_checks.txt").read_text()
-    assert ("✘ leaves the checks alone: your code changed numpy.isclose while it was being "
-            "checked: no points for this exercise\n  0 / 2 points") in cheat
+    assert (
+        "✘ leaves the checks alone: your code changed numpy.isclose while it was being "
+        "checked: no points for this exercise\n  0 / 2 points"
+    ) in cheat
 
 
 def test_notebook_time_limit_stops_a_notebook_of_slow_cells(tmp_path):
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import time\ntime.sleep(2)") for _ in range(4)]
-        + [nbformat.v4.new_code_cell("print('never')")])
-    run = grading.run_notebook(notebook, tmp_path, grading.Limits(
-        cell_seconds=30, notebook_seconds=5, memory_bytes=None))
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(2)") for _ in range(4)]
+        + [nbformat.v4.new_code_cell("print('never')")]
+    )
+    run = grading.run_notebook(
+        notebook, tmp_path, grading.Limits(cell_seconds=30, notebook_seconds=5, memory_bytes=None)
+    )
     assert [p.status for p in run.problems] == [grading.TIME_LIMIT]
     assert "ran over its limit of 5 s" in run.problems[0].detail
     assert not run.notebook.cells[-1].outputs
@@ -257,10 +335,15 @@ def test_sealed_checks_put_back_what_a_cell_changed(monkeypatch):
     monkeypatch.setattr(np, "isclose", lambda *args, **kwargs: True)
     monkeypatch.setattr(core.ExerciseResult, "earned", property(lambda self: self.points))
     monkeypatch.setattr(wrapped, "__code__", (lambda encode: []).__code__)
-    assert snapshot.restore() == sorted([
-        "attention_course.checks.lab01.check_rnn_step", "attention_course.checks.core._run_case",
-        "numpy.isclose", "attention_course.checks.core.ExerciseResult.earned",
-        "attention_course.checks.lab01.check_encode"])
+    assert snapshot.restore() == sorted(
+        [
+            "attention_course.checks.lab01.check_rnn_step",
+            "attention_course.checks.core._run_case",
+            "numpy.isclose",
+            "attention_course.checks.core.ExerciseResult.earned",
+            "attention_course.checks.lab01.check_encode",
+        ]
+    )
     assert lab01.check_rnn_step is original and core.ExerciseResult.earned is earned
     assert np.isclose(1.0, 2.0) == False  # noqa: E712 (a NumPy bool)
     assert snapshot.restore() == []
@@ -278,8 +361,11 @@ def test_every_lab_gets_its_official_checks_after_its_exercises(name):
         assert plan.check_calls[exercise] in cells[index].source
         defined = grading._names_bound(grading._python_source(cells[index - 1].source))
         assert plan.needed_names[exercise] & defined, cells[index - 1].source
-    submitted_checks = [cell for i, cell in enumerate(cells)
-                        if i not in graded.check_cells and "checks.check_" in cell.source]
+    submitted_checks = [
+        cell
+        for i, cell in enumerate(cells)
+        if i not in graded.check_cells and "checks.check_" in cell.source
+    ]
     assert not submitted_checks
     assert grading.declared_labs(lab) == {lab_number(name)}
 
@@ -295,19 +381,36 @@ def test_command_line_refuses_what_it_cannot_grade(tmp_path, capsys):
 
 def test_ctrl_c_stops_the_grading_and_every_kernel(tmp_path):
     solution = nbformat.read(ROOT / "solutions" / f"{LAB1}.ipynb", as_version=4)
-    nbformat.write(after_solution_of(solution, "rnn_step", "while True:\n    pass"),
-                   tmp_path / "endless.ipynb")
+    nbformat.write(
+        after_solution_of(solution, "rnn_step", "while True:\n    pass"), tmp_path / "endless.ipynb"
+    )
     grader = subprocess.Popen(
-        [sys.executable, "-m", "attention_course.grading", str(tmp_path), "--lab", "1",
-         "--out", str(tmp_path / "grades.csv"), "--no-progress"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "attention_course.grading",
+            str(tmp_path),
+            "--lab",
+            "1",
+            "--out",
+            str(tmp_path / "grades.csv"),
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         kernels = []
         while not kernels and time.monotonic() < deadline and grader.poll() is None:
             time.sleep(0.5)
-            kernels = [child for child in psutil.Process(grader.pid).children()
-                       if "ipykernel" in " ".join(child.cmdline())]
+            kernels = [
+                child
+                for child in psutil.Process(grader.pid).children()
+                if "ipykernel" in " ".join(child.cmdline())
+            ]
         assert kernels, "no kernel started"
         time.sleep(2)  # the kernel is busy in the endless loop
         grader.send_signal(signal.SIGINT)

@@ -16,8 +16,18 @@ import pytest
 
 from attention_course import grading, notebooks
 from attention_course.checks import FAILED, NOT_IMPLEMENTED, PASSED, LabCheckFailed
-from tests.helpers import (CHECK_CALL, ROOT, SCORE_CALL, append_results_cell, execute,
-                           is_setup_cell, lab_names, lab_number, recorded_results, text_of)
+from tests.helpers import (
+    CHECK_CALL,
+    ROOT,
+    SCORE_CALL,
+    append_results_cell,
+    execute,
+    is_setup_cell,
+    lab_names,
+    lab_number,
+    recorded_results,
+    text_of,
+)
 
 LABS = lab_names()
 
@@ -38,10 +48,16 @@ def checks_module(name):
 @pytest.mark.parametrize("name", LABS)
 def test_every_exercise_has_one_check_cell_and_the_lab_ends_with_the_score(name):
     solution = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
-    called = [match for cell in solution.cells if cell.cell_type == "code"
-              for match in CHECK_CALL.findall(cell.source)]
-    defined = [f"check_{exercise}" for exercise in
-               (row["exercise"] for row in checks_module(name).results())]
+    called = [
+        match
+        for cell in solution.cells
+        if cell.cell_type == "code"
+        for match in CHECK_CALL.findall(cell.source)
+    ]
+    defined = [
+        f"check_{exercise}"
+        for exercise in (row["exercise"] for row in checks_module(name).results())
+    ]
     assert sorted(called) == sorted(defined), "each check of the lab must be called once"
     assert SCORE_CALL.search(solution.cells[-1].source), "the last cell must print the score"
 
@@ -52,8 +68,9 @@ def test_solution_passes_every_check(name):
     plan = grading.load_plan(lab_number(name), ROOT / "solutions")
     grade = grading.grade_file(ROOT / "solutions" / f"{name}.ipynb", plan)
     assert (grade.status, grade.notes, grade.cell_errors) == (grading.GRADED, [], [])
-    assert grade.results and all(row["status"] == PASSED and row["earned"] == row["points"]
-                                 for row in grade.results), grade.results
+    assert grade.results and all(
+        row["status"] == PASSED and row["earned"] == row["points"] for row in grade.results
+    ), grade.results
     assert grade.total == grade.maximum
 
 
@@ -72,8 +89,9 @@ def test_lab_fails_every_check_as_not_implemented_and_nothing_else(name):
         else:
             assert not errors, f"cell {index} raised: {errors}"
     rows = recorded_results(executed)
-    assert rows and all(row["status"] == NOT_IMPLEMENTED and row["earned"] == 0
-                        for row in rows), rows
+    assert rows and all(row["status"] == NOT_IMPLEMENTED and row["earned"] == 0 for row in rows), (
+        rows
+    )
 
 
 def wrong_answer_cases():
@@ -93,8 +111,13 @@ def wrong_answer_cases():
 def test_wrong_answer_is_caught(name, wrong):
     assert wrong is not None, f"tests/wrong_answers/lab{lab_number(name)}.py is missing"
     solution = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
-    cells = [cell for cell in solution.cells if cell.cell_type == "code"
-             and not is_setup_cell(cell) and not SCORE_CALL.search(cell.source)]
+    cells = [
+        cell
+        for cell in solution.cells
+        if cell.cell_type == "code"
+        and not is_setup_cell(cell)
+        and not SCORE_CALL.search(cell.source)
+    ]
     sources = [cell.source for cell in cells]
     hits = sum(source.count(wrong.old) for source in sources)
     assert hits == 1, f"{wrong.old!r} occurs {hits} times in the solution, not once"

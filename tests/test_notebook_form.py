@@ -31,15 +31,16 @@ def test_listed_in_the_table_of_contents(path):
 def test_chapters_labs_and_solutions_pair_up():
     def stems(folder):
         return {p.stem for p in (ROOT / folder).glob("*.ipynb")}
+
     assert stems("solutions") == stems("labs")
     assert stems("solutions") <= stems("chapters")
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("*.ipynb")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("*.ipynb")), ids=lambda p: p.name)
 def test_chapters_run_torch_on_one_thread(path):
     # The same numbers on every machine whatever its cores (the order of a sum split over
     # threads changes its last bits), and the small models here are no slower for it.
-    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
-                     if c.cell_type == "code")
+    code = "\n".join(
+        c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+    )
     assert "torch.set_num_threads(1)" in code

@@ -26,22 +26,30 @@ def test_stub_replaces_the_body_and_keeps_signature_docstring_and_indent():
         namespace["double"](1)
 
 
-@pytest.mark.parametrize("broken", [
-    "### BEGIN SOLUTION\nx = 1\n",
-    "x = 1\n### END SOLUTION\n",
-    "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n",
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "### BEGIN SOLUTION\nx = 1\n",
+        "x = 1\n### END SOLUTION\n",
+        "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n",
+    ],
+)
 def test_unbalanced_markers_are_a_clear_error(broken):
     with pytest.raises(NotebookError, match="SOLUTION"):
         stub_source(broken)
 
 
 def make_solution():
-    return nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Solution 3: Something\n\nText."),
-        nbformat.v4.new_code_cell(SOLVED, outputs=[nbformat.v4.new_output(
-            "stream", text="old output")], execution_count=4),
-    ])
+    return nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Solution 3: Something\n\nText."),
+            nbformat.v4.new_code_cell(
+                SOLVED,
+                outputs=[nbformat.v4.new_output("stream", text="old output")],
+                execution_count=4,
+            ),
+        ]
+    )
 
 
 def test_lab_has_stubs_no_outputs_and_a_lab_title():
@@ -62,7 +70,10 @@ def test_setup_cell_is_first_once_and_uses_the_url():
     notebook = notebooks.with_setup_cell(make_solution(), "https://example.org/repo")
     again = notebooks.with_setup_cell(notebook, "https://example.org/other")
     assert [notebooks.SETUP_TAG in c.metadata.get("tags", []) for c in again.cells] == [
-        True, False, False]
+        True,
+        False,
+        False,
+    ]
     assert "git+https://example.org/other" in again.cells[0].source
 
 

@@ -1,7 +1,12 @@
 import torch
 
-from attention_course.data.sequences import (BOS, PAD, sequence_accuracy, sequence_batch,
-                                             vocabulary_size)
+from attention_course.data.sequences import (
+    BOS,
+    PAD,
+    sequence_accuracy,
+    sequence_batch,
+    vocabulary_size,
+)
 from attention_course.models.seq2seq import Seq2Seq
 
 
@@ -15,8 +20,9 @@ def test_reversal_targets_are_each_source_reversed_and_padded():
 
 def test_copy_task_and_given_lengths():
     lengths = torch.tensor([3, 1, 4])
-    batch = sequence_batch(3, 1, 4, task="copy", lengths=lengths,
-                           generator=torch.Generator().manual_seed(0))
+    batch = sequence_batch(
+        3, 1, 4, task="copy", lengths=lengths, generator=torch.Generator().manual_seed(0)
+    )
     assert torch.equal(batch.source, batch.target)
     assert torch.equal(batch.lengths, lengths)
     assert (batch.decoder_input[:, 0] == BOS).all()
@@ -30,8 +36,9 @@ def test_same_seed_same_batch():
 
 
 def test_accuracy_counts_only_positions_inside_each_length():
-    batch = sequence_batch(2, 3, 3, lengths=torch.tensor([3, 2]),
-                           generator=torch.Generator().manual_seed(0))
+    batch = sequence_batch(
+        2, 3, 3, lengths=torch.tensor([3, 2]), generator=torch.Generator().manual_seed(0)
+    )
     predicted = batch.target.clone()
     predicted[1, 2] = 7  # padding position: must not count
     predicted[0, 0] = (predicted[0, 0] + 1) % 10 + 2  # one real mistake
@@ -43,8 +50,9 @@ def test_accuracy_counts_only_positions_inside_each_length():
 def test_context_is_the_state_after_each_sequences_own_last_symbol():
     torch.manual_seed(0)
     model = Seq2Seq(vocabulary_size(10), hidden_size=16)
-    batch = sequence_batch(4, 2, 7, lengths=torch.tensor([7, 2, 5, 3]),
-                           generator=torch.Generator().manual_seed(1))
+    batch = sequence_batch(
+        4, 2, 7, lengths=torch.tensor([7, 2, 5, 3]), generator=torch.Generator().manual_seed(1)
+    )
     states, context = model.encode(batch.source, batch.lengths)
     assert states.shape == (4, 7, 16) and context.shape == (1, 4, 16)
     for row, length in enumerate(batch.lengths):

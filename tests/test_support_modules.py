@@ -23,7 +23,10 @@ def test_report_prints_and_records_when_asked(tmp_path, monkeypatch, capsys):
     report_metrics("nb", loss=0.25)
     assert "accuracy = 0.5000" in capsys.readouterr().out
     assert json.loads((tmp_path / "nb.json").read_text()) == {
-        "accuracy": 0.5, "loss": 0.25, "steps": 3}
+        "accuracy": 0.5,
+        "loss": 0.25,
+        "steps": 3,
+    }
 
 
 def test_report_writes_nothing_by_default(tmp_path, monkeypatch):
@@ -56,7 +59,9 @@ def test_warmup_cosine_rises_then_falls_to_zero():
     multiplier = warmup_cosine(steps=10, warmup=4)
     values = [multiplier(step) for step in range(10)]
     assert values[:4] == [0.25, 0.5, 0.75, 1.0]
-    assert values[4] == 1.0 and all(a > b for a, b in zip(values[4:], values[5:])) and values[-1] > 0
+    assert (
+        values[4] == 1.0 and all(a > b for a, b in zip(values[4:], values[5:])) and values[-1] > 0
+    )
     assert multiplier(10) == pytest.approx(0.0)
     with pytest.raises(ValueError, match="warmup"):
         warmup_cosine(steps=5, warmup=5)
@@ -92,8 +97,10 @@ def test_one_parameter_demo_links_its_slider_to_the_frames():
     frames = [child.value for child in pages.children]
     assert len(set(frames)) == 3, "each value must draw a different frame"
     assert len(plt.get_fignums()) == before, "frames must be closed after rendering"
-    assert any(link.source == (slider, "index") and link.target == (pages, "selected_index")
-               for link in demo.links)
+    assert any(
+        link.source == (slider, "index") and link.target == (pages, "selected_index")
+        for link in demo.links
+    )
     assert 0 < state_size(demo) < 30_000
 
 
@@ -122,11 +129,14 @@ def test_state_size_counts_what_the_page_embeds():
     assert frames * 4 / 3 < state_size(demo) < frames * 4 / 3 + 15_000
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({}, "one or two parameters"),
-    ({"scale": []}, "has no values"),
-    ({"scale": [1], "default": {"size": 1}}, "unknown parameters"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "one or two parameters"),
+        ({"scale": []}, "has no values"),
+        ({"scale": [1], "default": {"size": 1}}, "unknown parameters"),
+    ],
+)
 def test_demo_arguments_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
         frame_demo(draw, **kwargs)

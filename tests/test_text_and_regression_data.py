@@ -8,8 +8,15 @@ import torch
 
 from attention_course.data import r_datasets
 from attention_course.data.regression import load_motorcycle_crash
-from attention_course.data.text import (PAD, UNKNOWN, Vocabulary, build_vocabulary, encode,
-                                        load_food_reviews, tokenize)
+from attention_course.data.text import (
+    PAD,
+    UNKNOWN,
+    Vocabulary,
+    build_vocabulary,
+    encode,
+    load_food_reviews,
+    tokenize,
+)
 
 
 def test_food_reviews_are_the_4000_and_1000_labelled_reviews():
@@ -46,7 +53,14 @@ def test_unknown_r_dataset_is_a_clear_error():
 
 def test_tokenize_lowers_drops_html_breaks_and_keeps_inner_apostrophes():
     assert tokenize("GREAT deal!<br /><br />Don't buy 2 bags... it's 'fine'") == [
-        "great", "deal", "don't", "buy", "bags", "it's", "fine"]
+        "great",
+        "deal",
+        "don't",
+        "buy",
+        "bags",
+        "it's",
+        "fine",
+    ]
 
 
 def test_vocabulary_keeps_frequent_words_in_order_after_the_special_tokens():

@@ -9,8 +9,14 @@ from attention_course.data.text import WordVectors, word_vectors
 
 
 def test_word_vectors_put_words_used_alike_near_each_other():
-    texts = ["the cat drinks milk", "the dog drinks milk", "the cat eats fish",
-             "the dog eats fish", "a car needs fuel", "a truck needs fuel"] * 20
+    texts = [
+        "the cat drinks milk",
+        "the dog drinks milk",
+        "the cat eats fish",
+        "the dog eats fish",
+        "a car needs fuel",
+        "a truck needs fuel",
+    ] * 20
     vectors = word_vectors(texts, size=4, vocabulary_size=50)
     assert isinstance(vectors, WordVectors) and vectors.vectors.shape == (12, 4)
     assert vectors.vocabulary[0] == "the"  # most frequent first
@@ -38,18 +44,27 @@ def test_a_batch_names_the_noun_the_adjective_fits():
     test_pairs = set(coreference.noun_pairs("test"))
     for row, sentence in enumerate(batch.sentences):
         assert sentence.count("it") == 1
-        assert (batch.tokens[row, :len(sentence)] != 0).all()
-        assert (batch.tokens[row, len(sentence):] == 0).all()
+        assert (batch.tokens[row, : len(sentence)] != 0).all()
+        assert (batch.tokens[row, len(sentence) :] == 0).all()
         adjective = sentence[batch.adjective[row]]
         noun = coreference.VOCABULARY[batch.target[row]]
         assert sentence[batch.target_position[row]] == noun
-        kind = coreference.ANIMALS if adjective in coreference.ANIMAL_ADJECTIVES else coreference.PLACES
+        kind = (
+            coreference.ANIMALS
+            if adjective in coreference.ANIMAL_ADJECTIVES
+            else coreference.PLACES
+        )
         assert noun in kind
         animal = next(w for w in sentence if w in coreference.ANIMALS)
         place = next(w for w in sentence if w in coreference.PLACES)
         assert (animal, place) in test_pairs
-    assert 0.35 < np.mean([n in coreference.ANIMALS for n in
-                          (coreference.VOCABULARY[t] for t in batch.target)]) < 0.65
+    assert (
+        0.35
+        < np.mean(
+            [n in coreference.ANIMALS for n in (coreference.VOCABULARY[t] for t in batch.target)]
+        )
+        < 0.65
+    )
 
 
 def test_batches_are_reproducible_and_the_seed_sentence_is_in_the_language():

@@ -7,11 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attention_course.data import time_series
 from attention_course.data.anomalies import KINDS, inject_anomalies
-from attention_course.data.time_series import (ELECTRICITY_SPLITS, TRAFFIC_SPLITS,
-                                               load_electricity_demand, load_traffic_counts,
-                                               sliding_windows, take_windows, window_origins)
+from attention_course.data.time_series import (
+    ELECTRICITY_SPLITS,
+    TRAFFIC_SPLITS,
+    load_electricity_demand,
+    load_traffic_counts,
+    sliding_windows,
+    take_windows,
+    window_origins,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +50,18 @@ def test_electricity_timestamps_fit_the_calendar(electricity):
     daily = electricity.workday.resample("D").first()
     assert (daily[daily.index.day_of_week >= 5] == 0).all()
     holidays = daily[(daily.index.day_of_week < 5) & (daily == 0)].index.strftime("%m-%d")
-    assert list(holidays) == ["01-01", "01-27", "03-10", "04-18", "04-21", "04-25", "06-09",
-                              "11-04", "12-25", "12-26"]
+    assert list(holidays) == [
+        "01-01",
+        "01-27",
+        "03-10",
+        "04-18",
+        "04-21",
+        "04-25",
+        "06-09",
+        "11-04",
+        "12-25",
+        "12-26",
+    ]
 
 
 def test_electricity_splits_are_chronological_and_cover_the_year(electricity):
@@ -67,8 +82,12 @@ def test_traffic_is_22_detectors_on_a_full_15_minute_grid(traffic):
     assert traffic.index[-1] == pd.Timestamp("2024-05-13 23:45")
     assert (np.diff(traffic.index) == pd.Timedelta("15min")).all()
     missing = traffic.index[traffic.isna().all(axis=1)]
-    assert list(missing.strftime("%m-%d %H:%M")) == ["04-18 04:30", "04-18 04:45",
-                                                     "04-18 05:00", "05-07 04:45"]
+    assert list(missing.strftime("%m-%d %H:%M")) == [
+        "04-18 04:30",
+        "04-18 04:45",
+        "04-18 05:00",
+        "05-07 04:45",
+    ]
     assert traffic.isna().any(axis=1).sum() == 4  # nothing else is missing
     assert (traffic.dropna() >= 0).all().all()
     assert list(traffic.columns) == [*range(1, 10), *range(13, 24), 27, 28]
@@ -208,8 +227,10 @@ def test_traffic_windows_avoid_the_missing_timestamps(traffic):
         origins = window_origins(traffic.index, start, end, 96, 4, valid=valid)
         past, future = take_windows(traffic.to_numpy(), origins, 96, 4)
         assert not np.isnan(past).any() and not np.isnan(future).any(), split
-    counts = [len(window_origins(traffic.index, a, b, 96, 4, valid=valid))
-              for a, b in TRAFFIC_SPLITS.values()]
+    counts = [
+        len(window_origins(traffic.index, a, b, 96, 4, valid=valid))
+        for a, b in TRAFFIC_SPLITS.values()
+    ]
     assert counts == [1320, 569, 381]
 
 
@@ -237,15 +258,20 @@ def test_injected_anomalies_are_labelled_apart_and_only_change_their_steps():
     for a, b in zip(injected.anomalies, injected.anomalies[1:]):
         assert b.start - (a.start + a.length) >= 24  # the gap
     for a in injected.anomalies:
-        expected[a.start:a.start + a.length] = True
+        expected[a.start : a.start + a.length] = True
         assert 48 * 5 + 48 <= a.start and a.start + a.length <= 48 * 35 - 48
         if a.kind == "time_shift":
             assert a.start % 48 == 0 and a.length == 48
-        changed = injected.values[a.start:a.start + a.length] != series[a.start:a.start + a.length]
+        changed = (
+            injected.values[a.start : a.start + a.length] != series[a.start : a.start + a.length]
+        )
         assert changed.any(), a
     assert (injected.labels == expected).all()
     assert (injected.values[~expected] == series[~expected]).all()
-    assert injected.values is not series and (series == 5 + np.sin(np.arange(48 * 40) * 2 * np.pi / 48)).all()
+    assert (
+        injected.values is not series
+        and (series == 5 + np.sin(np.arange(48 * 40) * 2 * np.pi / 48)).all()
+    )
 
 
 def test_injection_is_reproducible_and_seeds_differ():
@@ -279,8 +305,13 @@ def test_each_kind_of_anomaly_does_what_its_documentation_says():
             assert 12 <= a.length <= 24
             assert (injected.values[span] == series[a.start]).all()
         elif a.kind == "time_shift":
-            delays = [d for d in range(6, 11)
-                      if np.array_equal(injected.values[span], series[a.start - d:a.start + a.length - d])]
+            delays = [
+                d
+                for d in range(6, 11)
+                if np.array_equal(
+                    injected.values[span], series[a.start - d : a.start + a.length - d]
+                )
+            ]
             assert a.length == 48 and len(delays) == 1
         else:
             assert a.kind == "noise" and 12 <= a.length <= 24 and change.std() > 0.05

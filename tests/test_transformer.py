@@ -11,8 +11,14 @@ import torch
 from torch import nn
 
 from attention_course.attention import causal_mask, padding_mask
-from attention_course.models.transformer import (DecoderBlock, EncoderBlock, MultiHeadAttention,
-                                                 merge_heads, sinusoidal_positions, split_heads)
+from attention_course.models.transformer import (
+    DecoderBlock,
+    EncoderBlock,
+    MultiHeadAttention,
+    merge_heads,
+    sinusoidal_positions,
+    split_heads,
+)
 
 TOLERANCE = dict(atol=1e-10, rtol=0)  # float64 throughout
 
@@ -26,7 +32,7 @@ def test_split_heads_gives_each_head_its_own_slice_of_features():
     heads = split_heads(x, 3)
     assert heads.shape == (2, 3, 5, 4)
     for head in range(3):
-        torch.testing.assert_close(heads[:, head], x[:, :, 4 * head:4 * (head + 1)])
+        torch.testing.assert_close(heads[:, head], x[:, :, 4 * head : 4 * (head + 1)])
     torch.testing.assert_close(merge_heads(heads), x)
     assert merge_heads(split_heads(randn(7, 8), 2)).shape == (7, 8)  # no batch axis
 
@@ -66,8 +72,13 @@ def test_multi_head_attention_equals_torch_cross_attention_with_padding():
     query, memory = randn(2, 4, 12, seed=2), randn(2, 7, 12, seed=3)
     lengths = torch.tensor([7, 3])
     output, weights = ours(query, memory, memory, padding_mask(lengths, 7))
-    expected, expected_weights = reference(query, memory, memory, average_attn_weights=False,
-                                           key_padding_mask=~padding_mask(lengths, 7)[:, 0])
+    expected, expected_weights = reference(
+        query,
+        memory,
+        memory,
+        average_attn_weights=False,
+        key_padding_mask=~padding_mask(lengths, 7)[:, 0],
+    )
     torch.testing.assert_close(output, expected, **TOLERANCE)
     torch.testing.assert_close(weights, expected_weights, **TOLERANCE)
     assert torch.all(weights[1, :, :, 3:] == 0)
@@ -142,8 +153,9 @@ def test_encoder_block_equals_torch_encoder_layer(norm_first, activation):
     torch.manual_seed(0)
     # Training mode with dropout 0: the same math, without PyTorch's inference fast path
     # (which returns zeros at padded positions).
-    reference = nn.TransformerEncoderLayer(16, 4, 24, dropout=0.0, activation=activation,
-                                           batch_first=True, norm_first=norm_first).double()
+    reference = nn.TransformerEncoderLayer(
+        16, 4, 24, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first
+    ).double()
     ours = copy_block(EncoderBlock(16, 4, 24, norm_first, activation).double(), reference)
     x, lengths = randn(3, 6, 16, seed=6), torch.tensor([6, 4, 1])
     output, weights = ours(x, padding_mask(lengths, 6))
@@ -155,15 +167,21 @@ def test_encoder_block_equals_torch_encoder_layer(norm_first, activation):
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_block_equals_torch_decoder_layer(norm_first):
     torch.manual_seed(1)
-    reference = nn.TransformerDecoderLayer(16, 2, 32, dropout=0.0, batch_first=True,
-                                           norm_first=norm_first).double()
+    reference = nn.TransformerDecoderLayer(
+        16, 2, 32, dropout=0.0, batch_first=True, norm_first=norm_first
+    ).double()
     ours = copy_block(DecoderBlock(16, 2, 32, norm_first).double(), reference, decoder=True)
     target, memory = randn(2, 5, 16, seed=7), randn(2, 8, 16, seed=8)
     lengths = torch.tensor([8, 5])
-    output, self_weights, cross_weights = ours(target, memory, causal_mask(5),
-                                               padding_mask(lengths, 8))
-    expected = reference(target, memory, tgt_mask=~causal_mask(5),
-                         memory_key_padding_mask=~padding_mask(lengths, 8)[:, 0])
+    output, self_weights, cross_weights = ours(
+        target, memory, causal_mask(5), padding_mask(lengths, 8)
+    )
+    expected = reference(
+        target,
+        memory,
+        tgt_mask=~causal_mask(5),
+        memory_key_padding_mask=~padding_mask(lengths, 8)[:, 0],
+    )
     assert self_weights.shape == (2, 2, 5, 5) and cross_weights.shape == (2, 2, 5, 8)
     torch.testing.assert_close(output, expected, **TOLERANCE)
     assert torch.all(self_weights.triu(diagonal=1) == 0)

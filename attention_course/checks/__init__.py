@@ -24,7 +24,20 @@ from .core import (
 from .expect import expect_array, expect_close, expect_tensor, expect_true
 
 __all__ = [
-    "ERRORED", "FAILED", "NOT_IMPLEMENTED", "NOT_RUN", "PASSED", "CaseFailed",
-    "LabCheckFailed", "call", "expect_array", "expect_close", "expect_tensor",
-    "expect_true", "lab_check", "reset", "results", "score",
+    "ERRORED",
+    "FAILED",
+    "NOT_IMPLEMENTED",
+    "NOT_RUN",
+    "PASSED",
+    "CaseFailed",
+    "LabCheckFailed",
+    "call",
+    "expect_array",
+    "expect_close",
+    "expect_tensor",
+    "expect_true",
+    "lab_check",
+    "reset",
+    "results",
+    "score",
 ]

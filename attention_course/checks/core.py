@@ -19,8 +19,8 @@ import contextlib
 import functools
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 PASSED = "passed"
 FAILED = "failed"
@@ -178,9 +178,7 @@ class _TimeUp(BaseException):
 
 @contextlib.contextmanager
 def _time_limit(seconds: float):
-    usable = (
-        hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
-    )
+    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
     if not usable:  # e.g. Windows: run without a limit rather than not at all
         yield
         return
@@ -219,8 +217,10 @@ _MARK = {PASSED: "✔", FAILED: "✘", NOT_IMPLEMENTED: "…", ERRORED: "!"}
 def _print_result(result: ExerciseResult) -> None:
     print(f"Checking {result.exercise} ({result.points:g} points)")
     if result.status == NOT_IMPLEMENTED:
-        print(f"  {_MARK[NOT_IMPLEMENTED]} not implemented yet: replace the "
-              "`raise NotImplementedError` line with your code, run that cell, then this one")
+        print(
+            f"  {_MARK[NOT_IMPLEMENTED]} not implemented yet: replace the "
+            "`raise NotImplementedError` line with your code, run that cell, then this one"
+        )
     else:
         for case in result.cases:
             line = f"  {_MARK[case.status]} {case.name}"
@@ -254,7 +254,8 @@ def score(lab: str) -> tuple[float, float]:
     width = max(len(row["exercise"]) for row in rows)
     print(f"Lab {lab} score")
     for row in rows:
-        print(f"  {row['exercise']:<{width}}  {row['earned']:>5g} / {row['points']:<3g} {row['status']}")
+        earned = f"{row['earned']:>5g} / {row['points']:<3g}"
+        print(f"  {row['exercise']:<{width}}  {earned} {row['status']}")
     earned = round(sum(row["earned"] for row in rows), 2)
     maximum = sum(row["points"] for row in rows)
     print(f"  {'total':<{width}}  {earned:>5g} / {maximum:g}")

@@ -35,20 +35,20 @@ def expect_array(value, shape=None, name: str = "your result") -> np.ndarray:
 
 
 def _expect_shape(got: tuple, expected: tuple, name: str) -> None:
-    fits = len(got) == len(expected) and all(
-        e is None or g == e for g, e in zip(got, expected)
-    )
+    fits = len(got) == len(expected) and all(e is None or g == e for g, e in zip(got, expected))
     if not fits:
         shown = tuple("any" if e is None else e for e in expected)
         raise CaseFailed(f"{name}: expected shape {shown}, got {got}")
 
 
-def expect_close(got, expected, name: str = "your result", atol: float = 1e-5,
-                 rtol: float = 1e-4, hint: str = "") -> None:
+def expect_close(
+    got, expected, name: str = "your result", atol: float = 1e-5, rtol: float = 1e-4, hint: str = ""
+) -> None:
     """Same shape and values within tolerance; says where and by how much they differ."""
     got = expect_array(got, name=name)
-    expected = np.asarray(expected.detach() if isinstance(expected, torch.Tensor) else expected,
-                          dtype=float)
+    expected = np.asarray(
+        expected.detach() if isinstance(expected, torch.Tensor) else expected, dtype=float
+    )
     _expect_shape(got.shape, expected.shape, name)
     close = np.isclose(got, expected, atol=atol, rtol=rtol)
     if close.all():
@@ -56,9 +56,11 @@ def expect_close(got, expected, name: str = "your result", atol: float = 1e-5,
     difference = np.abs(got - expected)
     where = np.unravel_index(np.argmax(difference), difference.shape)
     at = f" at index {tuple(int(i) for i in where)}" if got.ndim else ""
-    message = (f"{name} differs from the expected values: {int((~close).sum())} of "
-               f"{close.size} entries are off, the largest by {difference.max():.3g}{at} "
-               f"(got {got[where]:.4g}, expected {expected[where]:.4g})")
+    message = (
+        f"{name} differs from the expected values: {int((~close).sum())} of "
+        f"{close.size} entries are off, the largest by {difference.max():.3g}{at} "
+        f"(got {got[where]:.4g}, expected {expected[where]:.4g})"
+    )
     raise CaseFailed(message + (f". {hint}" if hint else ""))
 
 
@@ -73,8 +75,10 @@ _HOW_MANY = {2: "a pair", 3: "a triple"}
 def expect_parts(result, *names: str) -> tuple:
     """The parts of a returned tuple, one per name, or a failed case saying what came back."""
     how_many = _HOW_MANY.get(len(names), f"{len(names)} values")
-    expect_true(isinstance(result, (tuple, list)) and len(result) == len(names),
-                f"return {how_many} ({', '.join(names)}), got {_describe(result)}")
+    expect_true(
+        isinstance(result, (tuple, list)) and len(result) == len(names),
+        f"return {how_many} ({', '.join(names)}), got {_describe(result)}",
+    )
     return tuple(result)
 
 

@@ -28,8 +28,11 @@ def check_rnn_step(rnn_step):
     cell = _rnn_cell(5, 4, seed=0)
     g = _generator(1)
     x, h = torch.randn(3, 5, generator=g), torch.randn(3, 4, generator=g)
-    weights = (cell.weight_ih.detach(), cell.weight_hh.detach(),
-               (cell.bias_ih + cell.bias_hh).detach())
+    weights = (
+        cell.weight_ih.detach(),
+        cell.weight_hh.detach(),
+        (cell.bias_ih + cell.bias_hh).detach(),
+    )
 
     def returns_batch_by_hidden_tensor():
         """returns a (batch, hidden) tensor"""
@@ -38,28 +41,52 @@ def check_rnn_step(rnn_step):
     def matches_torch_rnn_cell():
         """equals nn.RNNCell with the same weights"""
         expected = cell(x, h).detach()
-        expect_close(call(rnn_step, x, h, *weights), expected, name="h_t",
-                     hint="h_t = tanh(W_xh x_t + W_hh h_(t-1) + b); rows of x are examples, "
-                          "so multiply by the transposed weights")
+        expect_close(
+            call(rnn_step, x, h, *weights),
+            expected,
+            name="h_t",
+            hint="h_t = tanh(W_xh x_t + W_hh h_(t-1) + b); rows of x are examples, "
+            "so multiply by the transposed weights",
+        )
 
     def can_be_negative_like_tanh():
         """squashes with tanh (negative states allowed)"""
         # A large negative pre-activation must give h close to -1 (ReLU would give 0).
         W_xh = -torch.eye(4, 5)
-        out = expect_tensor(call(rnn_step, torch.ones(1, 5) * 3, torch.zeros(1, 4), W_xh,
-                                 torch.zeros(4, 4), torch.zeros(4)), shape=(1, 4), name="h_t")
-        expect_true(bool((out < -0.9).all()),
-                    f"for pre-activation -3 the state should be tanh(-3) = -0.995, "
-                    f"got {out[0, 0].item():.3g}: is the non-linearity tanh?")
+        out = expect_tensor(
+            call(
+                rnn_step,
+                torch.ones(1, 5) * 3,
+                torch.zeros(1, 4),
+                W_xh,
+                torch.zeros(4, 4),
+                torch.zeros(4),
+            ),
+            shape=(1, 4),
+            name="h_t",
+        )
+        expect_true(
+            bool((out < -0.9).all()),
+            f"for pre-activation -3 the state should be tanh(-3) = -0.995, "
+            f"got {out[0, 0].item():.3g}: is the non-linearity tanh?",
+        )
 
     def uses_the_previous_state():
         """uses the previous state h_(t-1)"""
         expected = cell(x, 2 * h).detach()
-        expect_close(call(rnn_step, x, 2 * h, *weights), expected, name="h_t",
-                     hint="h_(t-1) enters through W_hh")
+        expect_close(
+            call(rnn_step, x, 2 * h, *weights),
+            expected,
+            name="h_t",
+            hint="h_(t-1) enters through W_hh",
+        )
 
-    return [returns_batch_by_hidden_tensor, matches_torch_rnn_cell,
-            can_be_negative_like_tanh, uses_the_previous_state]
+    return [
+        returns_batch_by_hidden_tensor,
+        matches_torch_rnn_cell,
+        can_be_negative_like_tanh,
+        uses_the_previous_state,
+    ]
 
 
 @lab_check(LAB, points=2)
@@ -82,14 +109,22 @@ def check_encode(encode):
     def states_match_torch_rnn():
         """states equal nn.RNN's outputs"""
         states, _ = call(encode, cell, inputs)
-        expect_close(states, expected_states, name="states",
-                     hint="start from h_0 = 0 and apply the cell once per time step, in order")
+        expect_close(
+            states,
+            expected_states,
+            name="states",
+            hint="start from h_0 = 0 and apply the cell once per time step, in order",
+        )
 
     def context_is_the_last_state():
         """context is the last state c = h_n"""
         _, context = call(encode, cell, inputs)
-        expect_close(context, expected_last[0], name="context",
-                     hint="the context vector is c = h_n, the state after the last input")
+        expect_close(
+            context,
+            expected_last[0],
+            name="context",
+            hint="the context vector is c = h_n, the state after the last input",
+        )
 
     return [returns_states_and_context, states_match_torch_rnn, context_is_the_last_state]
 
@@ -108,9 +143,13 @@ def check_gru_step(gru_step):
 
     def matches_torch_gru_cell():
         """equals nn.GRUCell with the same weights"""
-        expect_close(call(gru_step, x, h, *weights), cell(x, h).detach(), name="h_t",
-                     hint="the stacked weights hold the gates in the order reset, update, new; "
-                          "h_t = (1 - z) * n + z * h_(t-1)")
+        expect_close(
+            call(gru_step, x, h, *weights),
+            cell(x, h).detach(),
+            name="h_t",
+            hint="the stacked weights hold the gates in the order reset, update, new; "
+            "h_t = (1 - z) * n + z * h_(t-1)",
+        )
 
     def update_gate_near_one_keeps_the_old_state():
         """z = 1 keeps the old state"""
@@ -118,8 +157,13 @@ def check_gru_step(gru_step):
         bias_ih = weights[2].clone()
         bias_ih[3:6] = 50.0
         got = call(gru_step, x, h, weights[0], weights[1], bias_ih, weights[3])
-        expect_close(got, h, name="h_t", atol=1e-4,
-                     hint="with z = 1 the GRU must keep h_(t-1): is z multiplying the old state?")
+        expect_close(
+            got,
+            h,
+            name="h_t",
+            atol=1e-4,
+            hint="with z = 1 the GRU must keep h_(t-1): is z multiplying the old state?",
+        )
 
     def reset_gate_near_zero_ignores_the_old_state_in_n():
         """r = 0 drops the old state from the candidate n"""
@@ -128,13 +172,21 @@ def check_gru_step(gru_step):
         bias_ih[3:6] = -50.0  # z = 0, so h_t = n
         got = call(gru_step, x, h, weights[0], weights[1], bias_ih, weights[3])
         n = torch.tanh(x @ weights[0][6:].T + bias_ih[6:])
-        expect_close(got, n, name="h_t", atol=1e-4,
-                     hint="with r = 0 and z = 0 the new state is tanh(W_in x + b_in): "
-                          "which slice of the weights is the reset gate?")
+        expect_close(
+            got,
+            n,
+            name="h_t",
+            atol=1e-4,
+            hint="with r = 0 and z = 0 the new state is tanh(W_in x + b_in): "
+            "which slice of the weights is the reset gate?",
+        )
 
-    return [returns_batch_by_hidden_tensor, matches_torch_gru_cell,
-            update_gate_near_one_keeps_the_old_state,
-            reset_gate_near_zero_ignores_the_old_state_in_n]
+    return [
+        returns_batch_by_hidden_tensor,
+        matches_torch_gru_cell,
+        update_gate_near_one_keeps_the_old_state,
+        reset_gate_near_zero_ignores_the_old_state_in_n,
+    ]
 
 
 def _reference_state_gradients(cell, inputs):
@@ -161,18 +213,28 @@ def check_state_gradient_norms(state_gradient_norms):
         """the last norm is that of dL/dh_T (all ones)"""
         got = expect_tensor(call(state_gradient_norms, cell, inputs), shape=(12,), name="norms")
         expected_last = (2 * 8) ** 0.5
-        expect_true(abs(got[-1].item() - expected_last) < 1e-4,
-                    f"d(h_T.sum())/d h_T is all ones, of norm sqrt(batch * hidden) = "
-                    f"{expected_last:.4f}; the last norm is {got[-1].item():.4f}")
+        expect_true(
+            abs(got[-1].item() - expected_last) < 1e-4,
+            f"d(h_T.sum())/d h_T is all ones, of norm sqrt(batch * hidden) = "
+            f"{expected_last:.4f}; the last norm is {got[-1].item():.4f}",
+        )
 
     def matches_autograd_through_time():
         """equals the gradient norms through time"""
-        expect_close(call(state_gradient_norms, cell, inputs), expected, name="norms",
-                     rtol=1e-3, hint="keep every h_t in the graph (no detach) and take the "
-                     "gradient with respect to each state, not the inputs")
+        expect_close(
+            call(state_gradient_norms, cell, inputs),
+            expected,
+            name="norms",
+            rtol=1e-3,
+            hint="keep every h_t in the graph (no detach) and take the "
+            "gradient with respect to each state, not the inputs",
+        )
 
-    return [returns_one_norm_per_step, last_norm_is_that_of_a_tensor_of_ones,
-            matches_autograd_through_time]
+    return [
+        returns_one_norm_per_step,
+        last_norm_is_that_of_a_tensor_of_ones,
+        matches_autograd_through_time,
+    ]
 
 
 def score():

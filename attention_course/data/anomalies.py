@@ -40,8 +40,15 @@ class InjectedSeries:
     anomalies: list[Anomaly]  # in time order
 
 
-def inject_anomalies(series: np.ndarray, start: int, end: int, per_kind: int, seed: int,
-                     gap: int = 24, margin: int = 48) -> InjectedSeries:
+def inject_anomalies(
+    series: np.ndarray,
+    start: int,
+    end: int,
+    per_kind: int,
+    seed: int,
+    gap: int = 24,
+    margin: int = 48,
+) -> InjectedSeries:
     """Put ``per_kind`` anomalies of each kind into a copy of ``series[start:end]``.
 
     Anomalies never overlap and are at least ``gap`` steps apart; none starts within
@@ -68,7 +75,7 @@ def inject_anomalies(series: np.ndarray, start: int, end: int, per_kind: int, se
             values[span] = values[first]
         elif kind == "time_shift":
             delay = int(rng.integers(6, 11))
-            values[span] = series[first - delay:first + length - delay]
+            values[span] = series[first - delay : first + length - delay]
         else:  # noise
             values[span] += rng.normal(0.0, rng.uniform(0.15, 0.3), length)
         labels[span] = True
@@ -96,7 +103,9 @@ def _place(kind, taken, start, end, gap, margin, rng, tries=1000):
             if end - margin - length < start + margin:
                 break
             first = int(rng.integers(start + margin, end - margin - length + 1))
-        if not taken[max(0, first - gap):first + length + gap].any():
+        if not taken[max(0, first - gap) : first + length + gap].any():
             return first, length
-    raise ValueError(f"no room for another {kind} between steps {start} and {end}: "
-                     "ask for fewer anomalies or a longer period")
+    raise ValueError(
+        f"no room for another {kind} between steps {start} and {end}: "
+        "ask for fewer anomalies or a longer period"
+    )

@@ -27,9 +27,16 @@ class Canvases:
         return len(self.labels)
 
 
-def cluttered_canvases(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-                       n: int | None = None, size: int = 56, clutter: int = 4,
-                       fragment: int = 12, noise: float = 0.3) -> Canvases:
+def cluttered_canvases(
+    images: np.ndarray,
+    labels: np.ndarray,
+    rng: np.random.Generator,
+    n: int | None = None,
+    size: int = 56,
+    clutter: int = 4,
+    fragment: int = 12,
+    noise: float = 0.3,
+) -> Canvases:
     """Canvases of ``size`` × ``size`` pixels, each with one garment at a random place.
 
     ``images`` (N, 28, 28) uint8 and ``labels`` (N,): the pictures to place; ``n``
@@ -40,8 +47,10 @@ def cluttered_canvases(images: np.ndarray, labels: np.ndarray, rng: np.random.Ge
     Pictures are combined by the brighter pixel (maximum), as ink on ink.
     """
     if size < ITEM + fragment:
-        raise ValueError(f"a canvas of {size} pixels leaves no room for {fragment}-pixel "
-                         f"fragments beside a {ITEM}-pixel garment")
+        raise ValueError(
+            f"a canvas of {size} pixels leaves no room for {fragment}-pixel "
+            f"fragments beside a {ITEM}-pixel garment"
+        )
     chosen = np.arange(len(images)) if n is None else rng.integers(0, len(images), n)
     n = len(chosen)
     canvas = rng.random((n, size, size), dtype=np.float32) * noise
@@ -57,9 +66,11 @@ def cluttered_canvases(images: np.ndarray, labels: np.ndarray, rng: np.random.Ge
         _paste_brighter(canvas, pieces, at_top, at_left)
     _paste_brighter(canvas, images[chosen].astype(np.float32) / 255, top, left)
     boxes = np.stack([top, left, np.full(n, ITEM), np.full(n, ITEM)], axis=1)
-    return Canvases(images=torch.from_numpy(canvas).unsqueeze(1),
-                    labels=torch.from_numpy(np.asarray(labels)[chosen].astype(np.int64)),
-                    boxes=torch.from_numpy(boxes.astype(np.int64)))
+    return Canvases(
+        images=torch.from_numpy(canvas).unsqueeze(1),
+        labels=torch.from_numpy(np.asarray(labels)[chosen].astype(np.int64)),
+        boxes=torch.from_numpy(boxes.astype(np.int64)),
+    )
 
 
 def _places_beside(top, left, size, fragment, rng):
@@ -67,17 +78,22 @@ def _places_beside(top, left, size, fragment, rng):
     n = len(top)
     at_top, at_left = rng.integers(0, size - fragment + 1, (2, n))
     while True:  # draw again where a fragment overlaps; there is always room (size check)
-        overlaps = ~((at_top + fragment <= top) | (at_top >= top + ITEM)
-                     | (at_left + fragment <= left) | (at_left >= left + ITEM))
+        overlaps = ~(
+            (at_top + fragment <= top)
+            | (at_top >= top + ITEM)
+            | (at_left + fragment <= left)
+            | (at_left >= left + ITEM)
+        )
         if not overlaps.any():
             return at_top, at_left
-        at_top[overlaps], at_left[overlaps] = rng.integers(0, size - fragment + 1,
-                                                           (2, int(overlaps.sum())))
+        at_top[overlaps], at_left[overlaps] = rng.integers(
+            0, size - fragment + 1, (2, int(overlaps.sum()))
+        )
 
 
 def _paste_brighter(canvas, pieces, tops, lefts):
     """canvas[i] = max(canvas[i], pieces[i]) in the square at (tops[i], lefts[i])."""
     height, width = pieces.shape[1:]
     for index, (row, col) in enumerate(zip(tops.tolist(), lefts.tolist())):
-        window = canvas[index, row:row + height, col:col + width]
+        window = canvas[index, row : row + height, col : col + width]
         np.maximum(window, pieces[index], out=window)

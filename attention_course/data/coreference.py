@@ -17,14 +17,49 @@ from dataclasses import dataclass
 
 import torch
 
-ANIMALS = ("animal", "dog", "cat", "horse", "cow", "fox", "deer", "sheep", "goat",
-           "rabbit", "duck", "mouse")
-PLACES = ("street", "road", "river", "bridge", "field", "square", "highway", "yard",
-          "track", "park", "lane", "path")
+ANIMALS = (
+    "animal",
+    "dog",
+    "cat",
+    "horse",
+    "cow",
+    "fox",
+    "deer",
+    "sheep",
+    "goat",
+    "rabbit",
+    "duck",
+    "mouse",
+)
+PLACES = (
+    "street",
+    "road",
+    "river",
+    "bridge",
+    "field",
+    "square",
+    "highway",
+    "yard",
+    "track",
+    "park",
+    "lane",
+    "path",
+)
 ANIMAL_ADJECTIVES = ("tired", "sleepy", "scared", "old", "hungry", "lazy", "weak", "slow")
 PLACE_ADJECTIVES = ("wide", "busy", "wet", "icy", "dark", "crowded", "long", "muddy")
-FILLERS = ("", "yesterday", "this morning", "at noon", "after the rain", "in the end",
-           "again", "that day", "once more", "on monday", "last night")
+FILLERS = (
+    "",
+    "yesterday",
+    "this morning",
+    "at noon",
+    "after the rain",
+    "in the end",
+    "again",
+    "that day",
+    "once more",
+    "on monday",
+    "last night",
+)
 TEMPLATES = (
     "the {animal} didn't cross the {place} {filler} because it was too {adjective}",
     "the {animal} did not walk across the {place} because it was too {adjective}",
@@ -34,11 +69,20 @@ TEMPLATES = (
     "the {animal} never reached the {place} {filler} as it was too {adjective}",
 )
 PAD = "<pad>"
-VOCABULARY = (PAD,) + tuple(sorted(
-    {word for template in TEMPLATES
-     for word in template.format(animal="", place="", filler="", adjective="").split()}
-    | {word for filler in FILLERS for word in filler.split()}
-    | set(ANIMALS) | set(PLACES) | set(ANIMAL_ADJECTIVES) | set(PLACE_ADJECTIVES)))
+VOCABULARY = (PAD,) + tuple(
+    sorted(
+        {
+            word
+            for template in TEMPLATES
+            for word in template.format(animal="", place="", filler="", adjective="").split()
+        }
+        | {word for filler in FILLERS for word in filler.split()}
+        | set(ANIMALS)
+        | set(PLACES)
+        | set(ANIMAL_ADJECTIVES)
+        | set(PLACE_ADJECTIVES)
+    )
+)
 WORD_ID = {word: i for i, word in enumerate(VOCABULARY)}
 ADJECTIVES = frozenset(ANIMAL_ADJECTIVES + PLACE_ADJECTIVES)
 
@@ -47,8 +91,12 @@ def noun_pairs(split: str) -> list[tuple[str, str]]:
     """The (animal, place) pairs of a split: a fixed quarter of all pairs is ``"test"``."""
     if split not in {"train", "test"}:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    return [(animal, place) for i, animal in enumerate(ANIMALS)
-            for j, place in enumerate(PLACES) if ((i + j) % 4 == 0) == (split == "test")]
+    return [
+        (animal, place)
+        for i, animal in enumerate(ANIMALS)
+        for j, place in enumerate(PLACES)
+        if ((i + j) % 4 == 0) == (split == "test")
+    ]
 
 
 def encode(sentence: str | list[str]) -> torch.Tensor:
@@ -75,8 +123,9 @@ class ReferentBatch:
     sentences: list[list[str]]
 
 
-def referent_batch(batch_size: int, split: str = "train",
-                   generator: torch.Generator | None = None) -> ReferentBatch:
+def referent_batch(
+    batch_size: int, split: str = "train", generator: torch.Generator | None = None
+) -> ReferentBatch:
     """Random sentences of the language with the noun each one's "it" refers to."""
     pairs = noun_pairs(split)
 
@@ -88,18 +137,24 @@ def referent_batch(batch_size: int, split: str = "train",
         animal, place = pick(pairs)
         about_animal = bool(torch.rand(1, generator=generator) < 0.5)
         adjective = pick(ANIMAL_ADJECTIVES if about_animal else PLACE_ADJECTIVES)
-        words = pick(TEMPLATES).format(animal=animal, place=place, filler=pick(FILLERS),
-                                       adjective=adjective).split()
+        words = (
+            pick(TEMPLATES)
+            .format(animal=animal, place=place, filler=pick(FILLERS), adjective=adjective)
+            .split()
+        )
         sentences.append(words)
         targets.append(animal if about_animal else place)
     lengths = torch.tensor([len(words) for words in sentences])
     tokens = torch.zeros(batch_size, int(lengths.max()), dtype=torch.long)
     for row, words in enumerate(sentences):
-        tokens[row, :len(words)] = encode(words)
+        tokens[row, : len(words)] = encode(words)
     return ReferentBatch(
-        tokens=tokens, lengths=lengths,
+        tokens=tokens,
+        lengths=lengths,
         adjective=torch.tensor([adjective_position(words) for words in sentences]),
         target=torch.tensor([WORD_ID[noun] for noun in targets]),
-        target_position=torch.tensor([words.index(noun)
-                                      for words, noun in zip(sentences, targets)]),
-        sentences=sentences)
+        target_position=torch.tensor(
+            [words.index(noun) for words, noun in zip(sentences, targets)]
+        ),
+        sentences=sentences,
+    )

@@ -27,8 +27,8 @@ from __future__ import annotations
 import datetime
 import functools
 import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import torch
 
@@ -53,7 +53,7 @@ def _babel():
     return babel
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _locale_and_pattern(format: str, locale: str):
     # Looking up the locale and its named format once, not once per date, makes
     # generating 50,000 pairs several times faster.
@@ -88,8 +88,10 @@ class CharVocabulary:
     def __init__(self, characters: Iterable[str]):
         self.characters = sorted(set(characters))
         self.symbols = list(self.specials) + self.characters  # id -> printable symbol
-        self._ids = {character: index for index, character in
-                     enumerate(self.characters, start=len(self.specials))}
+        self._ids = {
+            character: index
+            for index, character in enumerate(self.characters, start=len(self.specials))
+        }
 
     def __len__(self) -> int:
         return len(self.symbols)
@@ -121,9 +123,13 @@ class DateExample:
     format: str  # e.g. "full"
 
 
-def date_examples(days: Sequence[datetime.date], count: int, rng: random.Random,
-                  locales: Sequence[str] = LOCALES,
-                  formats: Sequence[str] = FORMATS) -> list[DateExample]:
+def date_examples(
+    days: Sequence[datetime.date],
+    count: int,
+    rng: random.Random,
+    locales: Sequence[str] = LOCALES,
+    formats: Sequence[str] = FORMATS,
+) -> list[DateExample]:
     """``count`` examples, each a random day of ``days`` in a random locale and format."""
     examples = []
     for _ in range(count):
@@ -132,8 +138,9 @@ def date_examples(days: Sequence[datetime.date], count: int, rng: random.Random,
     return examples
 
 
-def source_characters(locales: Sequence[str] = LOCALES,
-                      formats: Sequence[str] = FORMATS) -> set[str]:
+def source_characters(
+    locales: Sequence[str] = LOCALES, formats: Sequence[str] = FORMATS
+) -> set[str]:
     """Every character the generator can write: all months and weekdays, every format."""
     characters = set("0123456789")
     # 2021-03-01 is a Monday: seven consecutive days give every weekday name, the first of
@@ -159,7 +166,8 @@ class DateTask:
     def __post_init__(self):
         # Encode the training set once; sampling a batch is then indexing and trimming.
         self._train_source, self._train_lengths = self._encode_sources(
-            [example.source for example in self.train])
+            [example.source for example in self.train]
+        )
         self._train_target = self._encode_targets([example.target for example in self.train])
 
     def _encode_sources(self, texts: Sequence[str]):
@@ -182,26 +190,37 @@ class DateTask:
             target = self._encode_targets([e.target for e in examples])
         else:
             target = torch.full((len(texts), TARGET_LENGTH), PAD, dtype=torch.long)
-        return SequenceBatch(source, target, lengths,
-                             target_lengths=torch.full((len(texts),), TARGET_LENGTH))
+        return SequenceBatch(
+            source, target, lengths, target_lengths=torch.full((len(texts),), TARGET_LENGTH)
+        )
 
     def sample_batch(self, batch_size: int, generator: torch.Generator) -> SequenceBatch:
         """Training pairs drawn at random (with replacement) by ``generator``."""
         rows = torch.randint(len(self.train), (batch_size,), generator=generator)
         lengths = self._train_lengths[rows]
-        source = self._train_source[rows, :int(lengths.max())]
-        return SequenceBatch(source, self._train_target[rows], lengths,
-                             target_lengths=torch.full((batch_size,), TARGET_LENGTH))
+        source = self._train_source[rows, : int(lengths.max())]
+        return SequenceBatch(
+            source,
+            self._train_target[rows],
+            lengths,
+            target_lengths=torch.full((batch_size,), TARGET_LENGTH),
+        )
 
     def decode_targets(self, ids: torch.Tensor) -> list[str]:
         """Model outputs (batch, steps) as strings."""
         return [self.target_vocab.decode(row) for row in ids]
 
 
-def date_task(n_train: int = 50_000, n_test: int = 2_000, seed: int = 0,
-              test_share: float = 0.1, locales: Sequence[str] = LOCALES,
-              formats: Sequence[str] = FORMATS, first_day: datetime.date = FIRST_DAY,
-              last_day: datetime.date = LAST_DAY) -> DateTask:
+def date_task(
+    n_train: int = 50_000,
+    n_test: int = 2_000,
+    seed: int = 0,
+    test_share: float = 0.1,
+    locales: Sequence[str] = LOCALES,
+    formats: Sequence[str] = FORMATS,
+    first_day: datetime.date = FIRST_DAY,
+    last_day: datetime.date = LAST_DAY,
+) -> DateTask:
     """The date-translation task: pairs from disjoint sets of days, fixed by ``seed``.
 
     ``test_share`` of the days between ``first_day`` and ``last_day`` are held out;
@@ -216,5 +235,9 @@ def date_task(n_train: int = 50_000, n_test: int = 2_000, seed: int = 0,
     test_days, train_days = sorted(days[:cut]), sorted(days[cut:])
     train = date_examples(train_days, n_train, rng, locales, formats)
     test = date_examples(test_days, n_test, rng, locales, formats)
-    return DateTask(train, test, CharVocabulary(source_characters(locales, formats)),
-                    CharVocabulary("0123456789-"))
+    return DateTask(
+        train,
+        test,
+        CharVocabulary(source_characters(locales, formats)),
+        CharVocabulary("0123456789-"),
+    )

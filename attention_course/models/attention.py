@@ -36,7 +36,7 @@ training and evaluation) is registered as a submodule and trained with the model
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -81,8 +81,11 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class Attention(nn.Module):
     """``context, weights = attention(query, keys, values, mask)``: score, normalise, sum."""
 
-    def __init__(self, score: nn.Module,
-                 normalize: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = masked_softmax):
+    def __init__(
+        self,
+        score: nn.Module,
+        normalize: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = masked_softmax,
+    ):
         super().__init__()
         self.score = score
         self.normalize = normalize  # an nn.Module here becomes a trained submodule
@@ -92,8 +95,9 @@ class Attention(nn.Module):
         project = getattr(self.score, "project_keys", None)
         return states if project is None else project(states)
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
-                mask: torch.Tensor):
+    def forward(
+        self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
+    ):
         """query (batch, query_size), keys from :meth:`keys`, values (batch, length,
         value_size), mask (batch, length). Returns the context (batch, value_size) and the
         weights (batch, length).

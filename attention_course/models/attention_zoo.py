@@ -39,12 +39,21 @@ from torch import nn
 
 from .attention import AdditiveScore, Attention, masked_softmax
 
-__all__ = ["AdditiveScore", "DotScore", "GeneralScore", "HardAttentionSampler",
-           "LocalAttention", "ScaledDotScore", "masked_sigmoid", "masked_sparsemax",
-           "sparsemax"]
+__all__ = [
+    "AdditiveScore",
+    "DotScore",
+    "GeneralScore",
+    "HardAttentionSampler",
+    "LocalAttention",
+    "ScaledDotScore",
+    "masked_sigmoid",
+    "masked_sparsemax",
+    "sparsemax",
+]
 
 
 # --- score functions ---------------------------------------------------------------
+
 
 class DotScore(nn.Module):
     """The dot score ``s^T h_j``: how well the query lines up with each key.
@@ -56,8 +65,10 @@ class DotScore(nn.Module):
     def forward(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """query (batch, d), keys (batch, length, d) -> scores (batch, length)."""
         if query.shape[-1] != keys.shape[-1]:
-            raise ValueError(f"a dot score needs queries and keys of one size, got "
-                             f"{query.shape[-1]} and {keys.shape[-1]}")
+            raise ValueError(
+                f"a dot score needs queries and keys of one size, got "
+                f"{query.shape[-1]} and {keys.shape[-1]}"
+            )
         # Broadcast-multiply and sum: on a CPU at these sizes it is faster than a
         # batched matrix product with a length-1 dimension.
         return (keys * query[:, None, :]).sum(dim=-1)
@@ -88,7 +99,7 @@ class GeneralScore(nn.Module):
         self.W = nn.Parameter(torch.empty(query_size, key_size).uniform_(-bound, bound))
 
     def project_keys(self, states: torch.Tensor) -> torch.Tensor:
-        """``W h_j`` for every position: (batch, length, key_size) -> (batch, length, query_size)."""
+        """``W h_j`` at every position: (batch, length, key_size) -> (batch, length, query_size)."""
         return states @ self.W.T
 
     def forward(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
@@ -97,6 +108,7 @@ class GeneralScore(nn.Module):
 
 
 # --- normalisers -------------------------------------------------------------------
+
 
 def sparsemax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """Sparsemax (Martins and Astudillo, 2016): the point of the simplex nearest ``scores``.
@@ -161,8 +173,12 @@ class HardAttentionSampler(nn.Module):
 
     ESTIMATORS = ("straight-through", "reinforce")
 
-    def __init__(self, estimator: str = "straight-through",
-                 generator: torch.Generator | None = None, sample_in_eval: bool = False):
+    def __init__(
+        self,
+        estimator: str = "straight-through",
+        generator: torch.Generator | None = None,
+        sample_in_eval: bool = False,
+    ):
         super().__init__()
         if estimator not in self.ESTIMATORS:
             raise ValueError(f"estimator must be one of {self.ESTIMATORS}, got {estimator!r}")
@@ -190,6 +206,7 @@ class HardAttentionSampler(nn.Module):
 
 # --- local attention -----------------------------------------------------------------
 
+
 class LocalAttention(Attention):
     """Luong et al.'s (2015) local attention: score only ``2 D + 1`` positions around ``p_i``.
 
@@ -208,9 +225,16 @@ class LocalAttention(Attention):
 
     POSITIONS = ("predicted", "monotone")
 
-    def __init__(self, score: nn.Module, query_size: int, half_width: int,
-                 position: str = "predicted", normalize=masked_softmax,
-                 target_length: int | None = None, position_size: int = 64):
+    def __init__(
+        self,
+        score: nn.Module,
+        query_size: int,
+        half_width: int,
+        position: str = "predicted",
+        normalize=masked_softmax,
+        target_length: int | None = None,
+        position_size: int = 64,
+    ):
         super().__init__(score, normalize)
         if position not in self.POSITIONS:
             raise ValueError(f"position must be one of {self.POSITIONS}, got {position!r}")
@@ -222,8 +246,11 @@ class LocalAttention(Attention):
         self.position = position
         self.target_length = target_length
         if position == "predicted":
-            self.predict = nn.Sequential(nn.Linear(query_size, position_size, bias=False),
-                                         nn.Tanh(), nn.Linear(position_size, 1, bias=False))
+            self.predict = nn.Sequential(
+                nn.Linear(query_size, position_size, bias=False),
+                nn.Tanh(),
+                nn.Linear(position_size, 1, bias=False),
+            )
         self._step = 0
         # The cost: how many (row, position) pairs were scored, over how many row-steps.
         self.positions_scored = 0
@@ -254,10 +281,9 @@ class LocalAttention(Attention):
         weights = self.normalize(self.score(query, window_keys), inside)
         if self.position == "predicted":
             sigma = self.half_width / 2
-            weights = weights * torch.exp(-(positions - centre[:, None]) ** 2 / (2 * sigma ** 2))
+            weights = weights * torch.exp(-((positions - centre[:, None]) ** 2) / (2 * sigma**2))
         context = (weights[:, :, None] * window_values).sum(dim=1)
         self.positions_scored += int(inside.sum())
         self.row_steps += inside.shape[0]
-        full = torch.zeros_like(mask, dtype=weights.dtype).scatter_add(
-            1, clamped, weights * inside)
+        full = torch.zeros_like(mask, dtype=weights.dtype).scatter_add(1, clamped, weights * inside)
         return context, full

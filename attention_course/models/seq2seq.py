@@ -50,8 +50,9 @@ class Seq2Seq(nn.Module):
         # Packing makes h_n the state after each sequence's *own* last symbol, not after
         # the padding that follows it.
         states, context = self.encoder(packed)
-        states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True,
-                                                     total_length=source.shape[1])
+        states, _ = nn.utils.rnn.pad_packed_sequence(
+            states, batch_first=True, total_length=source.shape[1]
+        )
         return states, context
 
     def forward(self, source, lengths, decoder_input):
@@ -133,8 +134,9 @@ class AttentionSeq2Seq(nn.Module):
     The first state is s_0 = tanh(W_s [forward h_n ; backward h_1]). ``attention`` is an
     :class:`~attention_course.models.attention.Attention` (or any module with its
     ``keys(states)`` and ``context, weights = attention(query, keys, values, mask)``);
-    the default is Bahdanau's additive score with a masked softmax. Its query size is ``model.query_size`` (the decoder's),
-    its key size ``model.key_size`` (twice the encoder's).
+    the default is Bahdanau's additive score with a masked softmax. Its query size is
+    ``model.query_size`` (the decoder's), its key size ``model.key_size`` (twice the
+    encoder's).
 
     Usage::
 
@@ -144,9 +146,16 @@ class AttentionSeq2Seq(nn.Module):
                                               return_weights=True)  # (B, 10), (B, 10, S)
     """
 
-    def __init__(self, source_vocab_size: int, target_vocab_size: int,
-                 attention: nn.Module | None = None, embed_dim: int = 32,
-                 encoder_size: int = 64, decoder_size: int = 128, attention_size: int = 64):
+    def __init__(
+        self,
+        source_vocab_size: int,
+        target_vocab_size: int,
+        attention: nn.Module | None = None,
+        embed_dim: int = 32,
+        encoder_size: int = 64,
+        decoder_size: int = 128,
+        attention_size: int = 64,
+    ):
         super().__init__()
         self.query_size, self.key_size = decoder_size, 2 * encoder_size
         self.encoder = BidirectionalEncoder(source_vocab_size, embed_dim, encoder_size)
@@ -158,19 +167,20 @@ class AttentionSeq2Seq(nn.Module):
             attention = Attention(AdditiveScore(decoder_size, self.key_size, attention_size))
         self.attention = attention
 
-    def encode(self, source: torch.Tensor, lengths: torch.Tensor) -> "EncodedSource":
+    def encode(self, source: torch.Tensor, lengths: torch.Tensor) -> EncodedSource:
         """Encoder states and what every decoder step needs of them, and s_0."""
         states, summary = self.encoder(source, lengths)
         mask = torch.arange(source.shape[1])[None, :] < lengths[:, None]
         keys = None if self.attention is None else self.attention.keys(states)
         return EncodedSource(states, keys, mask, summary), torch.tanh(self.first_state(summary))
 
-    def attend(self, previous_state: torch.Tensor, source: "EncodedSource"):
+    def attend(self, previous_state: torch.Tensor, source: EncodedSource):
         """The context c_i (batch, key_size) and weights a_i (batch, length) for one step."""
         return self.attention(previous_state, source.keys, source.states, source.mask)
 
-    def decoder_step(self, previous_token: torch.Tensor, previous_state: torch.Tensor,
-                     source: "EncodedSource"):
+    def decoder_step(
+        self, previous_token: torch.Tensor, previous_state: torch.Tensor, source: EncodedSource
+    ):
         """One output step: returns s_i, the logits of y_i and the attention weights a_i."""
         embedded = self.embed(previous_token)
         context, weights = self.attend(previous_state, source)
@@ -194,8 +204,9 @@ class AttentionSeq2Seq(nn.Module):
         return (logits, _stack_weights(all_weights)) if return_weights else logits
 
     @torch.no_grad()
-    def greedy_decode(self, source, lengths, steps: int, bos: int = BOS,
-                      return_weights: bool = False):
+    def greedy_decode(
+        self, source, lengths, steps: int, bos: int = BOS, return_weights: bool = False
+    ):
         """Feed back the most likely symbol at each step; return (batch, steps) ids.
 
         With ``return_weights``, also the weights (batch, steps, source length) or None.
@@ -219,10 +230,21 @@ class FixedContextSeq2Seq(AttentionSeq2Seq):
     two models differ only in where the context comes from.
     """
 
-    def __init__(self, source_vocab_size: int, target_vocab_size: int, embed_dim: int = 32,
-                 encoder_size: int = 64, decoder_size: int = 128):
-        super().__init__(source_vocab_size, target_vocab_size, embed_dim=embed_dim,
-                         encoder_size=encoder_size, decoder_size=decoder_size)
+    def __init__(
+        self,
+        source_vocab_size: int,
+        target_vocab_size: int,
+        embed_dim: int = 32,
+        encoder_size: int = 64,
+        decoder_size: int = 128,
+    ):
+        super().__init__(
+            source_vocab_size,
+            target_vocab_size,
+            embed_dim=embed_dim,
+            encoder_size=encoder_size,
+            decoder_size=decoder_size,
+        )
         self.attention = None
 
     def attend(self, previous_state, source):
@@ -236,8 +258,9 @@ def _stack_weights(weights: list):
 def teacher_forcing_loss(model: nn.Module, batch) -> torch.Tensor:
     """Cross-entropy of the model's next-symbol logits on a batch, padding ignored."""
     logits = model(batch.source, batch.lengths, batch.decoder_input)
-    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                       batch.target.reshape(-1), ignore_index=PAD)
+    return nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), batch.target.reshape(-1), ignore_index=PAD
+    )
 
 
 def exact_match(model: nn.Module, batch, steps: int | None = None) -> tuple:

@@ -28,7 +28,9 @@ from ..attention import scaled_dot_product_attention
 
 
 def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
-    """(..., n, d_model) -> (..., n_heads, n, d_head): head i gets features i*d_head .. (i+1)*d_head - 1.
+    """(..., n, d_model) -> (..., n_heads, n, d_head).
+
+    Head i gets features i*d_head .. (i+1)*d_head - 1.
 
     The reshape cuts each token's vector into ``n_heads`` pieces; the transpose then puts
     the head axis before the token axis, so that each head is a separate (n, d_head)
@@ -81,7 +83,7 @@ class MultiHeadAttention(nn.Module):
 
     @classmethod
     @torch.no_grad()
-    def from_torch(cls, reference: nn.MultiheadAttention) -> "MultiHeadAttention":
+    def from_torch(cls, reference: nn.MultiheadAttention) -> MultiHeadAttention:
         """A copy of ``torch.nn.MultiheadAttention``'s weights (same embed_dim for q, k, v)."""
         if not reference._qkv_same_embed_dim:
             raise ValueError("only an nn.MultiheadAttention with kdim = vdim = embed_dim")
@@ -90,9 +92,9 @@ class MultiHeadAttention(nn.Module):
         ours = cls(d, reference.num_heads, bias=bias).to(reference.in_proj_weight.dtype)
         # PyTorch stacks W^Q, W^K, W^V (each with nn.Linear's (out, in) layout) in one matrix.
         for index, linear in enumerate((ours.W_q, ours.W_k, ours.W_v)):
-            linear.weight.copy_(reference.in_proj_weight[index * d:(index + 1) * d])
+            linear.weight.copy_(reference.in_proj_weight[index * d : (index + 1) * d])
             if bias:
-                linear.bias.copy_(reference.in_proj_bias[index * d:(index + 1) * d])
+                linear.bias.copy_(reference.in_proj_bias[index * d : (index + 1) * d])
         ours.W_o.weight.copy_(reference.out_proj.weight)
         if bias:
             ours.W_o.bias.copy_(reference.out_proj.bias)
@@ -122,8 +124,9 @@ def feed_forward(d_model: int, d_ff: int, activation: str = "relu") -> nn.Sequen
     activations = {"relu": nn.ReLU, "gelu": nn.GELU}
     if activation not in activations:
         raise ValueError(f"activation must be 'relu' or 'gelu', got {activation!r}")
-    return nn.Sequential(nn.Linear(d_model, d_ff), activations[activation](),
-                         nn.Linear(d_ff, d_model))
+    return nn.Sequential(
+        nn.Linear(d_model, d_ff), activations[activation](), nn.Linear(d_ff, d_model)
+    )
 
 
 class EncoderBlock(nn.Module):
@@ -138,8 +141,14 @@ class EncoderBlock(nn.Module):
     (batch, n_heads, n, n).
     """
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, norm_first: bool = True,
-                 activation: str = "relu"):
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        norm_first: bool = True,
+        activation: str = "relu",
+    ):
         super().__init__()
         self.norm_first = norm_first
         self.attention = MultiHeadAttention(d_model, n_heads)
@@ -169,8 +178,14 @@ class DecoderBlock(nn.Module):
     (batch, heads, n_target, n_source). ``norm_first`` as in :class:`EncoderBlock`.
     """
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, norm_first: bool = True,
-                 activation: str = "relu"):
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        norm_first: bool = True,
+        activation: str = "relu",
+    ):
         super().__init__()
         self.norm_first = norm_first
         self.self_attention = MultiHeadAttention(d_model, n_heads)
@@ -185,8 +200,9 @@ class DecoderBlock(nn.Module):
             normed = self.norm1(x)
             attended, self_weights = self.self_attention(normed, normed, normed, self_mask)
             x = x + attended
-            attended, cross_weights = self.cross_attention(self.norm2(x), memory, memory,
-                                                           memory_mask)
+            attended, cross_weights = self.cross_attention(
+                self.norm2(x), memory, memory, memory_mask
+            )
             x = x + attended
             return x + self.feed_forward(self.norm3(x)), self_weights, cross_weights
         attended, self_weights = self.self_attention(x, x, x, self_mask)
@@ -194,4 +210,3 @@ class DecoderBlock(nn.Module):
         attended, cross_weights = self.cross_attention(x, memory, memory, memory_mask)
         x = self.norm2(x + attended)
         return self.norm3(x + self.feed_forward(x)), self_weights, cross_weights
-

@@ -11,15 +11,20 @@ from tests.book.conftest import TEST_BOOK
 HTML = TEST_BOOK / "html"
 
 STATE_SCRIPT = re.compile(
-    r'(<script type="application/vnd.jupyter.widget-state\+json">)(.*?)(</script>)', re.S)
+    r'(<script type="application/vnd.jupyter.widget-state\+json">)(.*?)(</script>)', re.S
+)
 VIEW_SCRIPT = re.compile(
-    r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>', re.S)
+    r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>', re.S
+)
 
 
 def book_pages() -> list[str]:
     """Every HTML page of the build, relative to its root (not _static/ or _sources/)."""
-    return sorted(path.relative_to(HTML).as_posix() for path in HTML.rglob("*.html")
-                  if not path.relative_to(HTML).parts[0].startswith("_"))
+    return sorted(
+        path.relative_to(HTML).as_posix()
+        for path in HTML.rglob("*.html")
+        if not path.relative_to(HTML).parts[0].startswith("_")
+    )
 
 
 def read(page_path: str) -> str:

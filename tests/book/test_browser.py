@@ -30,13 +30,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.book.pages import (
-    HTML, STATE_SCRIPT, is_frame_demo, read, redirect_target, widget_states)
+from tests.book.pages import HTML, STATE_SCRIPT, is_frame_demo, read, redirect_target, widget_states
 from tests.helpers import ROOT
 
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # What a page may load: the book's own files, and what its scripts make in memory.
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 WAIT_MS = 15_000  # for the widgets and MathJax of one page (under 2 s on an idle machine)
@@ -45,12 +51,15 @@ WAIT_MS = 15_000  # for the widgets and MathJax of one page (under 2 s on an idl
 # ---------------------------------------------------------------------------------------
 # The browser
 
+
 @pytest.fixture(scope="session")
 def browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        pytest.fail("the book's browser test needs Chromium: `apt-get install chromium` "
-                    "(Debian's package; Playwright's browser download is not used)")
+        pytest.fail(
+            "the book's browser test needs Chromium: `apt-get install chromium` "
+            "(Debian's package; Playwright's browser download is not used)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -70,10 +79,16 @@ class Visit:
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.problems.append(f"uncaught exception: {error}"))
+        self.page.on(
+            "pageerror", lambda error: self.problems.append(f"uncaught exception: {error}")
+        )
         self.page.on("request", self._request)
-        self.page.on("requestfailed", lambda request: self.problems.append(
-            f"request failed ({request.failure}): {_short(request.url)}"))
+        self.page.on(
+            "requestfailed",
+            lambda request: self.problems.append(
+                f"request failed ({request.failure}): {_short(request.url)}"
+            ),
+        )
         self.page.on("websocket", lambda socket: self.problems.append(f"websocket: {socket.url}"))
         self.page.goto(path.as_uri(), wait_until="load")
 
@@ -101,9 +116,11 @@ def _short(url: str) -> str:
 # The widget manager marks the window when it loads; without it, nothing will render.
 SETTLE = """async (waitMs) => {
   const deadline = Date.now() + waitMs;
-  const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+  const views = document.querySelectorAll(
+    'script[type="application/vnd.jupyter.widget-view+json"]');
   while (window._jupyter_widget_embedder
-         && document.querySelectorAll('.widget-subarea').length < views.length && Date.now() < deadline) {
+         && document.querySelectorAll('.widget-subarea').length < views.length
+         && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await Promise.all([...document.querySelectorAll('.widget-subarea img')].map(
@@ -116,17 +133,21 @@ SETTLE = """async (waitMs) => {
 # Raw LaTeX a reader would see (code excepted), formulas MathJax drew as errors, and
 # images that did not load.
 PAGE_TEXT_AND_IMAGES = r"""() => {
-  const skip = new Set(['PRE', 'CODE', 'SCRIPT', 'STYLE', 'TEXTAREA', 'NOSCRIPT', 'TEMPLATE', 'MJX-CONTAINER']);
+  const skip = new Set(['PRE', 'CODE', 'SCRIPT', 'STYLE', 'TEXTAREA', 'NOSCRIPT', 'TEMPLATE',
+                        'MJX-CONTAINER']);
   const found = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     let inCode = false;
-    for (let el = node.parentElement; el && !inCode; el = el.parentElement) inCode = skip.has(el.tagName);
+    for (let el = node.parentElement; el && !inCode; el = el.parentElement) {
+      inCode = skip.has(el.tagName);
+    }
     if (inCode) continue;
     for (const mark of ['\\(', '\\[', '$$']) {
       const at = node.textContent.indexOf(mark);
       if (at >= 0) {
-        found.push('raw LaTeX: ' + node.textContent.slice(Math.max(0, at - 30), at + 50).replace(/\s+/g, ' '));
+        const context = node.textContent.slice(Math.max(0, at - 30), at + 50);
+        found.push('raw LaTeX: ' + context.replace(/\s+/g, ' '));
       }
     }
   }
@@ -136,13 +157,15 @@ PAGE_TEXT_AND_IMAGES = r"""() => {
     }
   }
   for (const error of document.querySelectorAll('mjx-merror')) {
-    found.push('a formula MathJax could not typeset: ' + (error.getAttribute('data-mjx-error') || error.textContent));
+    const why = error.getAttribute('data-mjx-error') || error.textContent;
+    found.push('a formula MathJax could not typeset: ' + why);
   }
   return found;
 }"""
 
 # Each widget view and what it rendered.
-WIDGET_AREAS = """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+WIDGET_AREAS = """() => [...document.querySelectorAll(
+    'script[type="application/vnd.jupyter.widget-view+json"]')]
   .map((script) => {
     const area = script.previousElementSibling;
     if (!area || !area.classList.contains('widget-subarea')) return {rendered: false};
@@ -153,7 +176,8 @@ WIDGET_AREAS = """() => [...document.querySelectorAll('script[type="application/
       rendered: true, width: box.width, height: box.height,
       elements: area.querySelectorAll('*').length,
       brokenImages: images.filter((img) => !img.complete || img.naturalWidth === 0).length,
-      controlsOutsideDemos: [...area.querySelectorAll(controls)].filter((c) => !c.closest('.frame-demo')).length,
+      controlsOutsideDemos: [...area.querySelectorAll(controls)]
+        .filter((c) => !c.closest('.frame-demo')).length,
     };
   })"""
 
@@ -175,12 +199,15 @@ SHOWN_FRAME = """(demo) => {
 
 # Many key presses in one go, faster than any key repeat.
 KEY_BURST = """(handle, [key, count]) => {
-  for (let i = 0; i < count; i++) handle.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true}));
+  for (let i = 0; i < count; i++) {
+    handle.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true}));
+  }
 }"""
 
 
 # ---------------------------------------------------------------------------------------
 # Checking a page
+
 
 def check_page(visit: Visit, html: str, screenshot: Path | None) -> list[str]:
     page = visit.page
@@ -191,15 +218,20 @@ def check_page(visit: Visit, html: str, screenshot: Path | None) -> list[str]:
         if not area["rendered"]:
             problems.append(f"{widget} did not render (is the widget manager loaded?)")
         elif area["height"] < 10 or area["elements"] < 3:
-            problems.append(f"{widget} rendered empty ({area['width']:.0f}×{area['height']:.0f} px)")
+            problems.append(
+                f"{widget} rendered empty ({area['width']:.0f}×{area['height']:.0f} px)"
+            )
         elif area["brokenImages"]:
             problems.append(f"{widget} shows {area['brokenImages']} image(s) that did not load")
         elif area["controlsOutsideDemos"]:
-            problems.append(f"{widget} has controls outside a frame_demo: without a kernel "
-                            "they move nothing (use attention_course.demos.frame_demo)")
+            problems.append(
+                f"{widget} has controls outside a frame_demo: without a kernel "
+                "they move nothing (use attention_course.demos.frame_demo)"
+            )
     if screenshot is not None:
-        page.screenshot(path=str(screenshot), full_page=True, type="jpeg", quality=85,
-                        timeout=60_000)
+        page.screenshot(
+            path=str(screenshot), full_page=True, type="jpeg", quality=85, timeout=60_000
+        )
     # After the screenshot, which shows the demos as a reader first sees them.
     models, views = widget_states(html)
     embedded = sum(is_frame_demo(models.get(view, {})) for view in views)
@@ -221,9 +253,15 @@ class Demo:
         self.problems: list[str] = []
 
     def move_every_control(self) -> list[str]:
-        controls = [Control(self.element, i) for i in range(self.element.locator(
-            ":scope > .widget-slider, :scope > .widget-toggle-buttons, :scope > .widget-dropdown"
-        ).count())]
+        controls = [
+            Control(self.element, i)
+            for i in range(
+                self.element.locator(
+                    ":scope > .widget-slider, :scope > .widget-toggle-buttons, "
+                    ":scope > .widget-dropdown"
+                ).count()
+            )
+        ]
         if not 1 <= len(controls) <= 2:
             return [f"{self.label}: {len(controls)} controls"]
         *outer, inner = controls
@@ -283,8 +321,10 @@ class Demo:
         slider.handle.evaluate(KEY_BURST, ["ArrowLeft", 3 * slider.count])
         self.visit.page.wait_for_timeout(100)
         if self.shown()["index"] != first["index"]:
-            self.problems.append(f"{self.label}: after fast key repeats back to the start, "
-                                 f"'{slider.name}' does not show its first picture")
+            self.problems.append(
+                f"{self.label}: after fast key repeats back to the start, "
+                f"'{slider.name}' does not show its first picture"
+            )
 
 
 class Control:
@@ -295,10 +335,16 @@ class Control:
             ":scope > .widget-slider, :scope > .widget-toggle-buttons, :scope > .widget-dropdown"
         ).nth(index)
         classes = self.element.get_attribute("class")
-        self.kind = ("slider" if "widget-slider" in classes else
-                     "buttons" if "widget-toggle-buttons" in classes else "dropdown")
+        self.kind = (
+            "slider"
+            if "widget-slider" in classes
+            else "buttons"
+            if "widget-toggle-buttons" in classes
+            else "dropdown"
+        )
         self.name = self.element.evaluate(
-            "(el) => (el.querySelector('.widget-label') || {}).textContent || '?'")
+            "(el) => (el.querySelector('.widget-label') || {}).textContent || '?'"
+        )
         if self.kind == "slider":
             self.handle = self.element.locator(".noUi-handle")
             self.count = round(float(self.handle.get_attribute("aria-valuemax"))) + 1
@@ -325,6 +371,7 @@ class Control:
 # ---------------------------------------------------------------------------------------
 # The tests
 
+
 def test_every_page_works_offline_in_a_browser(browser, pages, capsys):
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
@@ -348,11 +395,14 @@ def test_every_page_works_offline_in_a_browser(browser, pages, capsys):
         seconds.append((time.monotonic() - started, page_path))
     slowest = max(seconds)
     with capsys.disabled():
-        print(f"\nbrowser check: {len(seconds)} pages in {sum(s for s, _ in seconds):.1f} s "
-              f"(slowest {slowest[1]}: {slowest[0]:.1f} s); screenshots in "
-              f"{SCREENSHOTS.relative_to(ROOT)}/")
+        print(
+            f"\nbrowser check: {len(seconds)} pages in {sum(s for s, _ in seconds):.1f} s "
+            f"(slowest {slowest[1]}: {slowest[0]:.1f} s); screenshots in "
+            f"{SCREENSHOTS.relative_to(ROOT)}/"
+        )
     assert not problems, "\n".join(
-        f"{page}:\n  " + "\n  ".join(found) for page, found in problems.items())
+        f"{page}:\n  " + "\n  ".join(found) for page, found in problems.items()
+    )
 
 
 def _edit_state(html: str, edit) -> str:
@@ -361,7 +411,7 @@ def _edit_state(html: str, edit) -> str:
     document = json.loads(match.group(2))
     edit(document["state"])
     text = json.dumps(document).replace("</", "<\\/")
-    return html[:match.start(2)] + text + html[match.end(2):]
+    return html[: match.start(2)] + text + html[match.end(2) :]
 
 
 def _without_links(models: dict) -> None:
@@ -383,8 +433,8 @@ def _demos_emptied(models: dict) -> None:
 
 def _inserted(html: str, markup: str) -> str:
     """The page with `markup` at the start of its article."""
-    article = re.search(r'<article[^>]*>', html)
-    return html[:article.end()] + markup + html[article.end():]
+    article = re.search(r"<article[^>]*>", html)
+    return html[: article.end()] + markup + html[article.end() :]
 
 
 def _replaced(html: str, old: str, new: str) -> str:
@@ -398,33 +448,47 @@ FIGURE = 'src="../_images/'
 # not interfere with each other share a page, to keep the test short.
 BREAKAGES = {
     "widget manager deleted": (
-        lambda html: _replaced(html, "vendor/html-manager/embed.js", "vendor/html-manager/deleted.js"),
-        ["ERR_FILE_NOT_FOUND", "did not render (is the widget manager loaded?)"]),
+        lambda html: _replaced(
+            html, "vendor/html-manager/embed.js", "vendor/html-manager/deleted.js"
+        ),
+        ["ERR_FILE_NOT_FOUND", "did not render (is the widget manager loaded?)"],
+    ),
     "widget labels left to the MathJax 2 call": (
         lambda html: _replaced(html, '<script src="../_static/widgets_mathjax3.js"></script>', ""),
-        ["uncaught exception: Cannot read properties of undefined (reading 'Queue')"]),
+        ["uncaught exception: Cannot read properties of undefined (reading 'Queue')"],
+    ),
     "MathJax deleted": (
-        lambda html: _replaced(html, "vendor/mathjax/tex-mml-chtml.js", "vendor/mathjax/deleted.js"),
-        ["ERR_FILE_NOT_FOUND", "raw LaTeX: "]),
+        lambda html: _replaced(
+            html, "vendor/mathjax/tex-mml-chtml.js", "vendor/mathjax/deleted.js"
+        ),
+        ["ERR_FILE_NOT_FOUND", "raw LaTeX: "],
+    ),
     "errors, a CDN, a lost figure, an undefined macro, an unclosed formula": (
         lambda html: _inserted(
-            _replaced(_replaced(html, FORMULA, FORMULA + "\\undefinedmacro "),
-                      FIGURE, FIGURE + "lost-"),
+            _replaced(
+                _replaced(html, FORMULA, FORMULA + "\\undefinedmacro "), FIGURE, FIGURE + "lost-"
+            ),
             '<script>console.error("injected error")</script><script>notAFunction()</script>'
-            '<img src="https://cdn.example.org/logo.png" alt=""><p>Say \\(x^2 and stop.</p>'),
-        ["console error: injected error", "uncaught exception: notAFunction is not defined",
-         "request to another host: https://cdn.example.org/logo.png",
-         "a formula MathJax could not typeset: Undefined control sequence \\undefinedmacro",
-         "raw LaTeX: Say \\(x^2 and stop.", "an image that did not load: ../_images/lost-"]),
+            '<img src="https://cdn.example.org/logo.png" alt=""><p>Say \\(x^2 and stop.</p>',
+        ),
+        [
+            "console error: injected error",
+            "uncaught exception: notAFunction is not defined",
+            "request to another host: https://cdn.example.org/logo.png",
+            "a formula MathJax could not typeset: Undefined control sequence \\undefinedmacro",
+            "raw LaTeX: Say \\(x^2 and stop.",
+            "an image that did not load: ../_images/lost-",
+        ],
+    ),
     "demo controls linked to nothing": (
         lambda html: _edit_state(html, _without_links),
-        [": the picture did not change after moving"]),
+        [": the picture did not change after moving"],
+    ),
     "demo frames all the same picture": (
         lambda html: _edit_state(html, _same_picture_everywhere),
-        ["shows the same picture as before"]),
-    "demo emptied": (
-        lambda html: _edit_state(html, _demos_emptied),
-        ["rendered empty"]),
+        ["shows the same picture as before"],
+    ),
+    "demo emptied": (lambda html: _edit_state(html, _demos_emptied), ["rendered empty"]),
 }
 
 
@@ -434,8 +498,11 @@ def specimen(pages, tmp_path_factory) -> tuple[Path, str]:
     for page_path in pages:
         html = read(page_path)
         models, views = widget_states(html)
-        if (FORMULA in html and FIGURE in html
-                and any(is_frame_demo(models.get(view, {})) for view in views)):
+        if (
+            FORMULA in html
+            and FIGURE in html
+            and any(is_frame_demo(models.get(view, {})) for view in views)
+        ):
             break
     else:
         pytest.fail("no page has a demo, a formula and a figure to break")

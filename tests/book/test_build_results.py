@@ -20,7 +20,8 @@ def recorded(run):
 def test_every_chapter_reports_the_metrics_it_asserts(chapter):
     assert chapter in recorded("nbval"), (
         f"{chapter} called no report_metrics(...): every chapter reports the numbers its "
-        "quality bars are asserted on")
+        "quality bars are asserted on"
+    )
 
 
 def test_two_runs_print_the_same_metrics():
@@ -31,14 +32,21 @@ def test_two_runs_print_the_same_metrics():
 
 def test_every_notebook_ran_within_the_time_limit(built_book, capsys):
     records = get_cache(built_book / ".jupyter_cache").list_cache_records()
-    seconds = {record.uri.split(str(ROOT) + "/", 1)[-1]: record.data["execution_seconds"]
-               for record in records}
-    expected = {f"{folder}/{p.name}" for folder in ("chapters", "solutions")
-                for p in (ROOT / folder).glob("*.ipynb")}
+    seconds = {
+        record.uri.split(str(ROOT) + "/", 1)[-1]: record.data["execution_seconds"]
+        for record in records
+    }
+    expected = {
+        f"{folder}/{p.name}"
+        for folder in ("chapters", "solutions")
+        for p in (ROOT / folder).glob("*.ipynb")
+    }
     assert set(seconds) == expected
     with capsys.disabled():
-        print("\nexecution time in the book build (bar %d s, limit %d s)" % (
-            BAR_SECONDS, HARD_LIMIT_SECONDS))
+        print(
+            f"\nexecution time in the book build (bar {BAR_SECONDS} s, "
+            f"limit {HARD_LIMIT_SECONDS} s)"
+        )
         for name, value in sorted(seconds.items()):
             print(f"{value:7.1f} s  {name}")
         print(f"{sum(seconds.values()):7.1f} s  in all")

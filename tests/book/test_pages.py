@@ -7,12 +7,10 @@ import re
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-import pytest
 import yaml
 
 from attention_course.notebooks import repository_url
-from tests.book.pages import (
-    HTML, Anatomy, is_frame_demo, read, widget_states)
+from tests.book.pages import HTML, Anatomy, is_frame_demo, read, widget_states
 from tests.helpers import ROOT
 
 STATE_BUDGET_BYTES = 300_000  # of widget state per demo (frames dominate)
@@ -45,15 +43,15 @@ def test_every_notebook_page_opens_in_colab_and_downloads(pages):
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     repository = repository_url(ROOT).removeprefix("https://github.com/")
     branch = config["repository"]["branch"]
-    notebooks = [page for page in pages
-                 if (HTML / "_sources" / page).with_suffix(".ipynb").exists()]
+    notebooks = [
+        page for page in pages if (HTML / "_sources" / page).with_suffix(".ipynb").exists()
+    ]
     assert notebooks, "no page of the book was built from a notebook"
     missing = []
     for page in notebooks:
         html = read(page)
         notebook = PurePosixPath(page).with_suffix(".ipynb").as_posix()
-        colab = (f"https://colab.research.google.com/github/{repository}/blob/{branch}/"
-                 f"{notebook}")
+        colab = f"https://colab.research.google.com/github/{repository}/blob/{branch}/{notebook}"
         if f'href="{colab}"' not in html:
             missing.append(f"{page}: no Colab button for {colab}")
         download = re.search(r'href="([^"]+\.ipynb)"[^>]*btn-download-source-button', html)
@@ -68,8 +66,10 @@ def test_no_progress_bar_is_left_in_the_pages(pages):
     for page in pages:
         html = read(page)
         models, _ = widget_states(html)
-        if any(model["model_name"] in ("FloatProgressModel", "IntProgressModel")
-               for model in models.values()):
+        if any(
+            model["model_name"] in ("FloatProgressModel", "IntProgressModel")
+            for model in models.values()
+        ):
             left.append(f"{page}: a progress bar widget")
         for match in PROGRESS_TEXT.finditer(re.sub(r"<[^>]+>", "", html)):
             left.append(f"{page}: progress bar text {match.group(0)!r}")
@@ -78,6 +78,7 @@ def test_no_progress_bar_is_left_in_the_pages(pages):
 
 def embedded_bytes(models: dict, root: str) -> int:
     """Bytes of the models a view needs: those it refers to, and the links between them."""
+
     def references(model_id):
         return set(re.findall(r"IPY_MODEL_(\w+)", json.dumps(models[model_id]["state"])))
 
@@ -87,8 +88,11 @@ def embedded_bytes(models: dict, root: str) -> int:
         if model_id in models and model_id not in reached:
             reached.add(model_id)
             pending += references(model_id)
-    reached |= {model_id for model_id, model in models.items()
-                if model["model_name"] == "LinkModel" and references(model_id) <= reached}
+    reached |= {
+        model_id
+        for model_id, model in models.items()
+        if model["model_name"] == "LinkModel" and references(model_id) <= reached
+    }
     return sum(len(json.dumps(models[model_id])) for model_id in reached)
 
 
@@ -104,7 +108,12 @@ def test_every_demo_embeds_less_than_its_budget_of_state(pages, capsys):
         for page, label, size in sizes:
             print(f"{size / 1000:8.1f} KB  {page}, {label}")
     assert any(label.startswith("demo") for _, label, _ in sizes), "the book shows no demo"
-    too_big = [f"{page}, {label}: {size / 1000:.0f} KB" for page, label, size in sizes
-               if size > STATE_BUDGET_BYTES]
-    assert not too_big, ("over budget (use fewer values, a smaller figure, a lower dpi or "
-                         "fewer colours in frame_demo): " + "; ".join(too_big))
+    too_big = [
+        f"{page}, {label}: {size / 1000:.0f} KB"
+        for page, label, size in sizes
+        if size > STATE_BUDGET_BYTES
+    ]
+    assert not too_big, (
+        "over budget (use fewer values, a smaller figure, a lower dpi or "
+        "fewer colours in frame_demo): " + "; ".join(too_big)
+    )
