@@ -64,7 +64,7 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --quiet --fix .
 
 notebooks: $(INSTALLED)
-	$(BIN)/python -m attention_course.notebooks sync
+	$(BIN)/python -m tools.notebooks sync
 
 # Training ends at slightly different numbers on another CPU (other float kernels), so a
 # quality bar, or a claim in the prose, must hold there too. This runs every chapter as

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
 
-from attention_course import grading
+from attention_course.grading.runner import Limits, run_notebook
+from attention_course.notebook_format import lab_number
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECK_CALL = re.compile(r"^checks\.(check_\w+)\(", re.MULTILINE)
-SCORE_CALL = re.compile(r"^checks\.score\(\)", re.MULTILINE)
+RESULTS_MIME = "application/vnd.attention-course.test-results+json"
 
 
 def lab_names() -> list[str]:
     return sorted(path.stem for path in (ROOT / "solutions").glob("*.ipynb"))
-
-
-def lab_number(name: str) -> str:
-    return name.split("_", 1)[0]
-
-
-def is_setup_cell(cell) -> bool:
-    return "colab-setup" in cell.get("metadata", {}).get("tags", [])
 
 
 def execute(
@@ -33,10 +24,8 @@ def execute(
 
     Each cell has ``timeout`` seconds, and so has the whole notebook (the book's hard limit).
     """
-    run = grading.run_notebook(
-        notebook,
-        cwd,
-        grading.Limits(cell_seconds=timeout, notebook_seconds=timeout, memory_bytes=None),
+    run = run_notebook(
+        notebook, cwd, Limits(cell_seconds=timeout, notebook_seconds=timeout, memory_bytes=None)
     )
     assert not run.problems, [f"cell {p.cell}: {p.status}: {p.detail}" for p in run.problems]
     if not allow_errors:
@@ -50,19 +39,25 @@ def execute(
     return run.notebook
 
 
-def append_results_cell(notebook: nbformat.NotebookNode, lab: str) -> None:
-    """Add a last cell that displays the checks' recorded results as structured data."""
+def append_results_cell(notebook: nbformat.NotebookNode, name: str) -> None:
+    """Add a last cell that displays the lab's results in that kernel as structured data."""
     notebook.cells.append(
         nbformat.v4.new_code_cell(
-            f"from attention_course.grading import publish_results\npublish_results({lab!r})"
+            "from IPython.display import display\n"
+            f"from attention_course.checks.lab{lab_number(name)} import lab\n"
+            f"display({{{RESULTS_MIME!r}: lab.results()}}, raw=True)"
         )
     )
 
 
 def recorded_results(notebook: nbformat.NotebookNode) -> list[dict]:
-    rows = grading.published_results(notebook.cells[-1])
+    rows = [
+        output["data"][RESULTS_MIME]
+        for output in notebook.cells[-1].get("outputs", [])
+        if RESULTS_MIME in output.get("data", {})
+    ]
     assert rows, "the results cell displayed nothing"
-    return rows
+    return rows[-1]
 
 
 def text_of(outputs) -> str:

@@ -3,10 +3,11 @@
 import nbformat
 import pytest
 
-from attention_course import notebooks
-from tests.helpers import ROOT, is_setup_cell
+from attention_course.notebook_format import NOTEBOOK_FOLDERS, is_setup_cell
+from tests.helpers import ROOT
+from tools import notebooks
 
-ALL = sorted(p for folder in notebooks.NOTEBOOK_FOLDERS for p in (ROOT / folder).glob("*.ipynb"))
+ALL = sorted(p for folder in NOTEBOOK_FOLDERS for p in (ROOT / folder).glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(ROOT)))

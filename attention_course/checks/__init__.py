@@ -1,27 +1,42 @@
-"""Lab checks: one module per lab (``lab01``, ...), built on :mod:`.core`.
+"""Lab checks: one module per lab (``lab01``, ...), each defining one :class:`Lab`.
 
 In a lab notebook::
 
     from attention_course.checks import lab01 as checks
     checks.check_rnn_step(rnn_step)   # after each exercise
     checks.score()                    # last cell
+
+How a check is written (cases as data, called in one place and judged in another) is in
+:mod:`.framework`; what judges use is in :mod:`.expect`.
 """
 
-from .core import (
+from .calling import CaseFailed
+from .expect import (
+    Mistake,
+    expect_array,
+    expect_choice,
+    expect_close,
+    expect_number,
+    expect_parts,
+    expect_tensor,
+    expect_true,
+    named_mistake,
+    seeded_generator,
+    seeded_randn,
+)
+from .framework import (
     ERRORED,
     FAILED,
     NOT_IMPLEMENTED,
     NOT_RUN,
     PASSED,
-    CaseFailed,
+    Case,
+    Check,
+    ExerciseResult,
+    Lab,
     LabCheckFailed,
-    call,
-    lab_check,
-    reset,
-    results,
-    score,
+    calls,
 )
-from .expect import expect_array, expect_close, expect_tensor, expect_true
 
 __all__ = [
     "ERRORED",
@@ -29,15 +44,22 @@ __all__ = [
     "NOT_IMPLEMENTED",
     "NOT_RUN",
     "PASSED",
+    "Case",
     "CaseFailed",
+    "Check",
+    "ExerciseResult",
+    "Lab",
     "LabCheckFailed",
-    "call",
+    "Mistake",
+    "calls",
     "expect_array",
+    "expect_choice",
     "expect_close",
+    "expect_number",
+    "expect_parts",
     "expect_tensor",
     "expect_true",
-    "lab_check",
-    "reset",
-    "results",
-    "score",
+    "named_mistake",
+    "seeded_generator",
+    "seeded_randn",
 ]

@@ -1,7 +1,7 @@
 """Catalogues of plausible wrong answers, one module per lab (``lab01.py``, ...).
 
 Each wrong answer is a small edit of the solution's source: ``old`` must occur exactly
-once in the solution notebook, and is replaced by ``new``. ``tests/test_labs.py`` runs
+once in the solution notebook, and is replaced by ``new``. ``tests/checks/test_labs.py`` runs
 the named check on the edited solution and requires it to fail.
 """
 

@@ -1,6 +1,6 @@
 """Maintainers' tool: keep every notebook in its canonical form and generate the labs.
 
-``python -m attention_course.notebooks sync`` (``make notebooks``)
+``python -m tools.notebooks sync`` (``make notebooks``)
     * puts the Colab set-up cell, built from the repository URL in ``_config.yml``,
       first in every notebook of ``chapters/``, ``solutions/`` and ``labs/``;
     * strips outputs from chapters and solutions (the book build executes them);
@@ -8,7 +8,7 @@
       ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes a stub that raises
       ``NotImplementedError``, and the title "Solution N" becomes "Lab N".
 
-``python -m attention_course.notebooks check`` changes nothing and exits with 1, naming
+``python -m tools.notebooks check`` changes nothing and exits with 1, naming
 the files, when any notebook is not what ``sync`` would write. The tests run it.
 """
 
@@ -22,10 +22,9 @@ from pathlib import Path
 
 import nbformat
 
-BEGIN = "### BEGIN SOLUTION"
-END = "### END SOLUTION"
-SETUP_TAG = "colab-setup"
-NOTEBOOK_FOLDERS = ("chapters", "solutions", "labs")
+from attention_course.notebook_format import BEGIN_SOLUTION as BEGIN
+from attention_course.notebook_format import END_SOLUTION as END
+from attention_course.notebook_format import SETUP_TAG
 
 
 class NotebookError(ValueError):
@@ -34,7 +33,7 @@ class NotebookError(ValueError):
 
 def repository_url(root: Path) -> str:
     """The one place the repository URL lives: ``repository.url`` in ``_config.yml``."""
-    import yaml  # a dependency of jupyter-book; only maintainers run this module
+    import yaml  # in requirements.txt (jupyter-book needs it too); a maintainers' tool
 
     config = yaml.safe_load((root / "_config.yml").read_text())
     try:
@@ -192,7 +191,7 @@ def sync(root: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m attention_course.notebooks", description=__doc__.split("\n\n")[0]
+        prog="python -m tools.notebooks", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("command", choices=["sync", "check"])
     parser.add_argument(

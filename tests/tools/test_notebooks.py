@@ -3,8 +3,8 @@
 import nbformat
 import pytest
 
-from attention_course import notebooks
-from attention_course.notebooks import NotebookError, lab_from_solution, stub_source
+from tools import notebooks
+from tools.notebooks import NotebookError, lab_from_solution, stub_source
 
 SOLVED = '''def double(x):
     """Twice x."""
