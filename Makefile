@@ -13,7 +13,7 @@ export TQDM_DISABLE := 1
 # 2-core machine ran a training loop 30 times slower than one thread.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: book test lint format assets notebooks other-cpus lock clean
+.PHONY: book test lint format assets profile notebooks other-cpus lock clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ lint: $(INSTALLED)
 format: $(INSTALLED)
 	$(BIN)/ruff format --quiet .
 	$(BIN)/ruff check --quiet --fix .
+
+# Where each notebook's time goes: seconds per cell, median of 3 fresh runs (tools/profile.py).
+# `make profile NOTEBOOKS="chapters/04_attention_zoo.ipynb"` profiles only those.
+profile: $(INSTALLED)
+	$(BIN)/python -m tools.profile $(NOTEBOOKS)
 
 notebooks: $(INSTALLED)
 	$(BIN)/python -m tools.notebooks sync
