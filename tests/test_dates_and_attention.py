@@ -7,7 +7,7 @@ import torch
 
 from attention_course.data.dates import TARGET_LENGTH, UNK, CharVocabulary, date_task, format_date
 from attention_course.data.sequences import BOS, PAD, mean_by_length, sequence_accuracy
-from attention_course.models.attention import AdditiveScore, Attention, masked_softmax
+from attention_course.models.additive_attention import AdditiveScore, Attention, masked_softmax
 from attention_course.models.seq2seq import (
     AttentionSeq2Seq,
     BidirectionalEncoder,

@@ -3,6 +3,7 @@ import torch
 from attention_course.data.sequences import (
     BOS,
     PAD,
+    length_mask,
     sequence_accuracy,
     sequence_batch,
     vocabulary_size,
@@ -60,3 +61,15 @@ def test_context_is_the_state_after_each_sequences_own_last_symbol():
     logits = model(batch.source, batch.lengths, batch.decoder_input)
     assert logits.shape == (4, 7, vocabulary_size(10))
     assert model.greedy_decode(batch.source, batch.lengths, steps=5).shape == (4, 5)
+
+
+def test_length_mask_is_true_at_each_sequences_real_positions():
+    mask = length_mask(torch.tensor([3, 1, 0]))
+    assert mask.dtype == torch.bool
+    assert mask.tolist() == [[True, True, True], [True, False, False], [False, False, False]]
+    assert length_mask([2, 4], max_length=6).tolist() == [
+        [True, True, False, False, False, False],
+        [True, True, True, True, False, False],
+    ]
+    batch = sequence_batch(5, 1, 6, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(batch.source_mask, batch.source != PAD)

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import torch
 
-from ..models.attention import AdditiveScore, masked_softmax
+from ..models.additive_attention import AdditiveScore, masked_softmax
 from ..models.seq2seq import AttentionSeq2Seq
 from . import core
 from .core import CaseFailed, call, lab_check

@@ -7,7 +7,7 @@ method's authors), and ``torch.multinomial`` for the seeded hard-attention sampl
 
 import torch
 
-from ..models.attention import AdditiveScore, masked_softmax
+from ..models.additive_attention import AdditiveScore, masked_softmax
 from ..models.attention_zoo import DotScore, GeneralScore, ScaledDotScore
 from . import core
 from .core import call, lab_check
