@@ -12,7 +12,7 @@ import torch
 from attention_course.demos import frame_demo, state_size
 from attention_course.reporting import METRICS_DIR_VARIABLE, report_metrics
 from attention_course.reproducibility import set_seed
-from attention_course.training import train, warmup_cosine
+from attention_course.training import count_parameters, train, warmup_cosine
 
 matplotlib.use("Agg")
 
@@ -53,6 +53,18 @@ def test_training_is_deterministic_and_learns():
     assert log_a.losses == log_b.losses
     assert log_a.final_loss < 1e-3 and abs(model_a.weight.item() - 3) < 0.05
     assert not model_a.training
+
+
+def test_the_log_records_wall_and_cpu_seconds():
+    log, _ = fit_line(0)
+    assert log.seconds > 0 and log.cpu_seconds > 0
+
+
+def test_count_parameters_adds_up_every_parameter():
+    assert count_parameters(torch.nn.Linear(3, 4)) == 3 * 4 + 4
+    gru = torch.nn.GRUCell(32, 128)
+    assert count_parameters(gru) == 3 * (128 * 32 + 128 * 128 + 2 * 128)
+    assert count_parameters(torch.nn.Sequential(torch.nn.ReLU())) == 0
 
 
 def test_warmup_cosine_rises_then_falls_to_zero():
