@@ -4,7 +4,8 @@ import nbformat
 import pytest
 
 from attention_course import notebooks
-from tests.helpers import ROOT, is_setup_cell
+from tests.helpers import is_setup_cell
+from tools.book_paths import ROOT
 
 ALL = sorted(p for folder in notebooks.NOTEBOOK_FOLDERS for p in (ROOT / folder).glob("*.ipynb"))
 

@@ -11,7 +11,7 @@ import yaml
 
 from attention_course.notebooks import repository_url
 from tests.book.pages import HTML, Anatomy, is_frame_demo, read, widget_states
-from tests.helpers import ROOT
+from tools.book_paths import ROOT
 
 STATE_BUDGET_BYTES = 300_000  # of widget state per demo (frames dominate)
 PROGRESS_TEXT = re.compile(r"\d+%\|[^|\n]*\||\d+(\.\d+)?\s*it/s\]")
