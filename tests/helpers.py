@@ -8,8 +8,8 @@ import nbformat
 
 from attention_course.grading.runner import Limits, run_notebook
 from attention_course.notebook_format import lab_number
+from tools.book_paths import NOTEBOOK_LIMIT_SECONDS, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS_MIME = "application/vnd.attention-course.test-results+json"
 
 
@@ -18,7 +18,10 @@ def lab_names() -> list[str]:
 
 
 def execute(
-    notebook: nbformat.NotebookNode, cwd: Path, allow_errors: bool, timeout: int = 120
+    notebook: nbformat.NotebookNode,
+    cwd: Path,
+    allow_errors: bool,
+    timeout: int = NOTEBOOK_LIMIT_SECONDS,
 ) -> nbformat.NotebookNode:
     """Run a notebook in a fresh kernel (the grader's runner) and return it with its outputs.
 
