@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
 
 import nbformat
@@ -65,3 +66,15 @@ def recorded_results(notebook: nbformat.NotebookNode) -> list[dict]:
 
 def text_of(outputs) -> str:
     return "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+
+
+def hide_module(monkeypatch, module: str) -> None:
+    """Make ``import module`` fail as it does on a machine without that package."""
+    real_import = builtins.__import__
+
+    def import_without(name, *args, **kwargs):
+        if name == module or name.startswith(module + "."):
+            raise ImportError(f"No module named {module!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", import_without)

