@@ -40,12 +40,13 @@ $(PACKAGE_STAMP): $(shell find attention_course -name '*.py')
 	rm -rf _build/.jupyter_cache
 	mkdir -p _build && touch $@
 
+# ATTENTION_COURSE_BOOK: the chapters hand their metrics to the execution statistics page.
 book: $(INSTALLED) $(ASSETS) $(PACKAGE_STAMP)
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	ATTENTION_COURSE_BOOK=1 $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 # 0. style: ruff format and lint (`make lint`);
 # 1. the package, the labs' three proofs, the notebooks' form;
-# 2. every chapter and solution executed twice: under nbval (timed), then in
+# 2. every chapter and solution executed twice, side by side: under nbval (timed) and in
 #    the book built from scratch with warnings as errors (tools/run_notebooks.py);
 # 3. what the build must show: the same metrics in both runs, time limits, and the HTML
 #    itself, every page opened offline in headless Chromium (tests/book/).

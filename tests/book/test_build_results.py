@@ -1,10 +1,13 @@
 """What the two executions of every notebook (nbval, then the book build) must agree on."""
 
 import json
+import re
 
 import pytest
 from jupyter_cache import get_cache
 
+from attention_course.reporting import format_metric
+from tests.book.pages import read
 from tools.book_paths import METRICS, NOTEBOOK_BAR_SECONDS, NOTEBOOK_LIMIT_SECONDS, ROOT
 
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
@@ -20,6 +23,17 @@ def test_every_chapter_reports_the_metrics_it_asserts(chapter):
         f"{chapter} called no report_metrics(...): every chapter reports the numbers its "
         "quality bars are asserted on"
     )
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_statistics_page_shows_each_chapters_run_time_and_metrics(chapter):
+    page = read("execution_statistics.html")
+    row = page[page.index(f'href="chapters/{chapter}.html"') :]
+    row = row[: row.index("</tr>")]
+    assert re.search(r"<td><p>\d+</p></td>", row), "no run time in the row"
+    for name, value in recorded("book")[chapter].items():
+        shown = f"{name} = {format_metric(value)}"
+        assert shown in row, f"{shown} is missing from the statistics page"
 
 
 def test_two_runs_print_the_same_metrics():
