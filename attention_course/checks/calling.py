@@ -50,8 +50,14 @@ class _StudentNotImplemented(Exception):
     pass
 
 
-class _StudentRaised(Exception):
-    pass
+class StudentRaised(Exception):
+    """What a recipe sees when the student's code raised: the message the student reads, and
+    the names of the exception's classes, so that a recipe expecting, say, a KeyError also
+    accepts a subclass of it (``"KeyError" in error.kinds``)."""
+
+    def __init__(self, message: str, kinds: tuple[str, ...]):
+        super().__init__(message)
+        self.kinds = kinds
 
 
 class _ShortcutUsed(BaseException):
@@ -105,7 +111,8 @@ class StudentFunction:
         except BaseException as error:  # SystemExit and the like too: the student's doing
             if used:
                 raise _ShortcutUsed(used[0]) from None
-            raise _StudentRaised(format_exception(error)) from None
+            kinds = tuple(cls.__name__ for cls in type(error).__mro__)
+            raise StudentRaised(format_exception(error), kinds) from None
         if used:  # called, and the exception swallowed by a bare except
             raise _ShortcutUsed(used[0])
         self._note_changes((args, kwargs), copies, modules)
@@ -172,7 +179,7 @@ def _run_one(recipe: Callable, wrapped: list, guards: Guards) -> dict:
         value = recipe(*wrapped)
     except _StudentNotImplemented:
         return {"outcome": STUB, "message": "not implemented yet"}
-    except _StudentRaised as error:
+    except StudentRaised as error:
         return {"outcome": RAISED, "message": f"your function raised {error}"}
     except _ShortcutUsed as error:
         return {

@@ -85,7 +85,8 @@ class _Encoder:
         if isinstance(value, int):
             return value if abs(value) < 2**63 else {"$float": float(value)}
         if isinstance(value, float):
-            return value if math.isfinite(value) else {"$float": repr(value)}
+            # float() first: a NumPy float64 is a float whose repr is "np.float64(nan)"
+            return float(value) if math.isfinite(value) else {"$float": repr(float(value))}
         if isinstance(value, torch.Tensor):
             return self.array(value, "tensor")
         if isinstance(value, np.ndarray | np.generic):

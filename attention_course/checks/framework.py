@@ -254,8 +254,8 @@ def _judge_case(case: Case, outcome, trusted: bool) -> CaseResult:
             case.judge(value)
         except CaseFailed as failure:
             return CaseResult(case.name, FAILED, str(failure))
-        except Exception as error:
-            return _broken(case.name, format_exception(error), True)
+        except Exception as error:  # a bug of the judge, or a value crafted to crash it
+            return _broken(case.name, format_exception(error), trusted)
         return CaseResult(case.name, PASSED)
     if kind == calling.STUB:
         return CaseResult(case.name, NOT_IMPLEMENTED, "not implemented yet")
@@ -273,8 +273,9 @@ def _judge_case(case: Case, outcome, trusted: bool) -> CaseResult:
 
 
 def _broken(name: str, error: str, trusted: bool) -> CaseResult:
-    """A case the check could not judge: its own bug, which never costs points, unless the
-    claim comes from a record that could have been forged (then the instructor looks)."""
+    """A case the check could not judge: its own bug, which never costs points in the
+    student's notebook. For the grader (untrusted) it earns nothing and is flagged for the
+    instructor: the record could be forged to claim, or to cause, a crash."""
     if trusted:
         return CaseResult(name, ERRORED, "the check itself failed: " + error)
     return CaseResult(name, FAILED, f"{UNTRUSTED_ERROR}: {error}")

@@ -27,6 +27,20 @@ def _rnn_weights(cell):
     )
 
 
+def _state(shape):
+    """A judge: the result is a state h_t of this shape."""
+    return lambda result: expect_tensor(result, shape=shape, name="h_t")
+
+
+def _state_equal_to(reference, shape, hint, atol=1e-5):
+    """A judge: the result is a state h_t equal to ``reference()``, computed when judging."""
+
+    def judge(result):
+        expect_close(_state(shape)(result), reference(), name="h_t", atol=atol, hint=hint)
+
+    return judge
+
+
 @lab.check(points=2)
 def check_rnn_step():
     cell = _rnn_cell(5, 4, seed=0)
@@ -39,36 +53,32 @@ def check_rnn_step():
         3 * torch.ones(1, 5), torch.zeros(1, 4), -torch.eye(4, 5), torch.zeros(4, 4), torch.zeros(4)
     )
 
-    def h_t(result, shape=(3, 4)):
-        return expect_tensor(result, shape=shape, name="h_t")
-
-    def equals_the_cell(result):
-        expect_close(
-            h_t(result),
-            cell(x, h).detach(),
-            name="h_t",
-            hint="h_t = tanh(W_xh x_t + W_hh h_(t-1) + b); rows of x are examples, "
-            "so multiply by the transposed weights",
-        )
-
     def squashed_by_tanh(result):
-        out = h_t(result, shape=(1, 4))
+        out = _state((1, 4))(result)
         expect_true(
             bool((out < -0.9).all()),
             "for pre-activation -3 the state should be tanh(-3) = -0.995, "
             f"got {out[0, 0].item():.3g}: is the non-linearity tanh?",
         )
 
-    def uses_the_previous_state(result):
-        expect_close(
-            h_t(result), cell(x, 2 * h).detach(), name="h_t", hint="h_(t-1) enters through W_hh"
-        )
-
     return [
-        Case("returns a (batch, hidden) tensor", plain, h_t),
-        Case("equals nn.RNNCell with the same weights", plain, equals_the_cell),
+        Case("returns a (batch, hidden) tensor", plain, _state((3, 4))),
+        Case(
+            "equals nn.RNNCell with the same weights",
+            plain,
+            _state_equal_to(
+                lambda: cell(x, h).detach(),
+                (3, 4),
+                "h_t = tanh(W_xh x_t + W_hh h_(t-1) + b); rows of x are examples, "
+                "so multiply by the transposed weights",
+            ),
+        ),
         Case("squashes with tanh (negative states allowed)", negative, squashed_by_tanh),
-        Case("uses the previous state h_(t-1)", doubled_state, uses_the_previous_state),
+        Case(
+            "uses the previous state h_(t-1)",
+            doubled_state,
+            _state_equal_to(lambda: cell(x, 2 * h).detach(), (3, 4), "h_(t-1) enters through W_hh"),
+        ),
     ]
 
 
@@ -130,44 +140,39 @@ def check_gru_step():
     plain = calls(x, h, *weights)
     keep = calls(x, h, weights[0], weights[1], keep_bias, weights[3])
     reset = calls(x, h, weights[0], weights[1], reset_bias, weights[3])
-
-    def h_t(result):
-        return expect_tensor(result, shape=(4, 3), name="h_t")
-
-    def equals_the_cell(result):
-        expect_close(
-            h_t(result),
-            cell(x, h).detach(),
-            name="h_t",
-            hint="the stacked weights hold the gates in the order reset, update, new; "
-            "h_t = (1 - z) * n + z * h_(t-1)",
-        )
-
-    def keeps_the_old_state(result):
-        expect_close(
-            h_t(result),
-            h,
-            name="h_t",
-            atol=1e-4,
-            hint="with z = 1 the GRU must keep h_(t-1): is z multiplying the old state?",
-        )
-
-    def candidate_without_old_state(result):
-        n = torch.tanh(x @ weights[0][6:].T + reset_bias[6:])
-        expect_close(
-            h_t(result),
-            n,
-            name="h_t",
-            atol=1e-4,
-            hint="with r = 0 and z = 0 the new state is tanh(W_in x + b_in): "
-            "which slice of the weights is the reset gate?",
-        )
-
     return [
-        Case("returns a (batch, hidden) tensor", plain, h_t),
-        Case("equals nn.GRUCell with the same weights", plain, equals_the_cell),
-        Case("z = 1 keeps the old state", keep, keeps_the_old_state),
-        Case("r = 0 drops the old state from the candidate n", reset, candidate_without_old_state),
+        Case("returns a (batch, hidden) tensor", plain, _state((4, 3))),
+        Case(
+            "equals nn.GRUCell with the same weights",
+            plain,
+            _state_equal_to(
+                lambda: cell(x, h).detach(),
+                (4, 3),
+                "the stacked weights hold the gates in the order reset, update, new; "
+                "h_t = (1 - z) * n + z * h_(t-1)",
+            ),
+        ),
+        Case(
+            "z = 1 keeps the old state",
+            keep,
+            _state_equal_to(
+                lambda: h,
+                (4, 3),
+                "with z = 1 the GRU must keep h_(t-1): is z multiplying the old state?",
+                atol=1e-4,
+            ),
+        ),
+        Case(
+            "r = 0 drops the old state from the candidate n",
+            reset,
+            _state_equal_to(
+                lambda: torch.tanh(x @ weights[0][6:].T + reset_bias[6:]),
+                (4, 3),
+                "with r = 0 and z = 0 the new state is tanh(W_in x + b_in): "
+                "which slice of the weights is the reset gate?",
+                atol=1e-4,
+            ),
+        ),
     ]
 
 

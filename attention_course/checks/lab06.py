@@ -1,12 +1,12 @@
 """Checks for Lab 6: multi-head attention, position encodings and chunked attention.
 
-References: ``torch.nn.MultiheadAttention`` with copied weights for multi-head attention
-(its ``key_padding_mask`` says True = *blocked*, so it gets ``~mask``),
+References, computed by the judges: ``torch.nn.MultiheadAttention`` with copied weights for
+multi-head attention (its ``key_padding_mask`` says True = *blocked*, so it gets ``~mask``),
 ``torch.nn.functional.scaled_dot_product_attention`` for chunked attention, and the
 formula of Vaswani et al. (2017) for the encodings. Inputs are built so that the common
 mistakes change the result: tokens, heads and features all differ in number (a reshape
 without the transpose keeps the shape but scrambles tokens; with one token or one head it
-would be harmless), and where a wrong answer matches a known mistake the hint names it.
+would be harmless), and where a wrong answer matches a known mistake the message names it.
 """
 
 import math
@@ -16,11 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..measure import peak_memory
-from . import core
-from .core import call, lab_check
-from .expect import expect_close, expect_parts, expect_tensor, expect_true, seeded_randn
+from .expect import Mistake, expect_close, expect_parts, expect_tensor, expect_true, seeded_randn
+from .framework import Case, Lab, calls
 
-LAB = "06"
+lab = Lab("06", "Multi-head attention, positions and chunked attention")
+score = lab.score
 
 
 def _named_tokens(batch, n, d_model):
@@ -32,12 +32,21 @@ def _named_tokens(batch, n, d_model):
     ).float()
 
 
-def _matches(got, candidate):
-    return (
-        isinstance(got, torch.Tensor)
-        and got.shape == candidate.shape
-        and torch.allclose(got.detach().float(), candidate.float(), atol=1e-5)
-    )
+def changed_inputs_after(*args):
+    """The recipe that calls the student's function, then returns its result and the names
+    of the inputs it changed in place. The function works on copies of its inputs, so the
+    originals never show a change: the guards' log of the check's calls does."""
+
+    def recipe(function):
+        return function(*args), list(function.log.changed_inputs)
+
+    return recipe
+
+
+def expect_unchanged(result, message):
+    """Judge a :func:`changed_inputs_after` call: no input was changed in place."""
+    changed = result[1] if isinstance(result, tuple) and len(result) == 2 else ["?"]
+    expect_true(not changed, message)
 
 
 # ---------------------------------------------------------------- exercise 1
@@ -48,117 +57,137 @@ def _split(x, n_heads):
     return x.reshape(batch, n, n_heads, d_model // n_heads).transpose(1, 2)
 
 
-def _split_hint(got, x, n_heads):
+_SPLIT_HINT = (
+    "head i must hold features i*d_head .. (i+1)*d_head - 1 of every token, "
+    "with the tokens in order"
+)
+
+
+def _split_mistakes(x, n_heads, note=""):
     batch, n, d_model = x.shape
     d_head = d_model // n_heads
-    if _matches(got, x.reshape(batch, n_heads, n, d_head)):
-        return (
+    return [
+        Mistake(
             "you reshaped straight to (batch, heads, tokens, d_head): the shape is right but "
             "each 'head' now holds pieces of several tokens. Reshape to (batch, tokens, heads, "
-            "d_head) first, then swap the heads and tokens axes with transpose(1, 2)"
-        )
-    if _matches(got, x.reshape(batch, n, d_head, n_heads).permute(0, 3, 1, 2)):
-        return (
+            "d_head) first, then swap the heads and tokens axes with transpose(1, 2)" + note,
+            lambda: x.reshape(batch, n_heads, n, d_head),
+        ),
+        Mistake(
             "head i took every n_heads-th feature; it must take the contiguous slice "
-            "i*d_head .. (i+1)*d_head - 1, as nn.MultiheadAttention does"
-        )
-    return (
-        "head i must hold features i*d_head .. (i+1)*d_head - 1 of every token, "
-        "with the tokens in order"
-    )
+            "i*d_head .. (i+1)*d_head - 1, as nn.MultiheadAttention does" + note,
+            lambda: x.reshape(batch, n, d_head, n_heads).permute(0, 3, 1, 2),
+        ),
+    ]
 
 
-@lab_check(LAB, points=2)
-def check_split_heads(split_heads):
+@lab.check(points=2)
+def check_split_heads():
     x = _named_tokens(2, 5, 12)  # 5 tokens, 3 heads of 4: all sizes differ
-    expected = _split(x, 3)
+    y = _named_tokens(1, 7, 8)
+    plain = calls(x, 3)
 
-    def returns_batch_heads_tokens_d_head():
-        """returns a (batch, heads, tokens, d_head) tensor"""
-        expect_tensor(call(split_heads, x, 3), shape=(2, 3, 5, 4), name="split_heads(x, 3)")
+    def split(result):
+        return expect_tensor(result, shape=(2, 3, 5, 4), name="split_heads(x, 3)")
 
-    def each_head_holds_its_slice_of_every_token():
-        """head i holds features i·d_head … (i+1)·d_head − 1 of every token, in order"""
-        got = expect_tensor(call(split_heads, x, 3), shape=(2, 3, 5, 4), name="split_heads(x, 3)")
+    def each_head_holds_its_slice(result):
+        note = ". (Entry [b, t, f] of this input is 1000 b + 100 t + f.)"
         expect_close(
-            got,
-            expected,
+            split(result),
+            _split(x, 3),
             name="split_heads(x, 3)",
-            hint=_split_hint(got, x, 3)
-            + ". (Entry [b, t, f] of this input is 1000 b + 100 t + f.)",
+            hint=_SPLIT_HINT + note,
+            mistakes=_split_mistakes(x, 3, note),
         )
 
-    def other_sizes():
-        """works for other sizes: 4 heads of 2, and a single head"""
-        y = _named_tokens(1, 7, 8)
-        for n_heads, shape in ((4, (1, 4, 7, 2)), (1, (1, 1, 7, 8))):
-            got = expect_tensor(
-                call(split_heads, y, n_heads), shape=shape, name=f"split_heads(x, {n_heads})"
-            )
+    def works_for_other_sizes(result):
+        for got, n_heads, shape in zip(result, (4, 1), ((1, 4, 7, 2), (1, 1, 7, 8))):
+            name = f"split_heads(x, {n_heads})"
             expect_close(
-                got,
+                expect_tensor(got, shape=shape, name=name),
                 _split(y, n_heads),
-                name=f"split_heads(x, {n_heads})",
-                hint=_split_hint(got, y, n_heads),
+                name=name,
+                hint=_SPLIT_HINT,
+                mistakes=_split_mistakes(y, n_heads),
             )
 
-    def the_input_is_left_unchanged():
-        """does not change its input"""
-        y = x.clone()
-        call(split_heads, y, 3)
-        expect_true(torch.equal(y, x), "split_heads changed the tensor it was given")
+    def leaves_the_input_alone(result):
+        expect_unchanged(result, "split_heads changed the tensor it was given")
 
     return [
-        returns_batch_heads_tokens_d_head,
-        each_head_holds_its_slice_of_every_token,
-        other_sizes,
-        the_input_is_left_unchanged,
+        Case("returns a (batch, heads, tokens, d_head) tensor", plain, split),
+        Case(
+            "head i holds features i·d_head … (i+1)·d_head − 1 of every token, in order",
+            plain,
+            each_head_holds_its_slice,
+        ),
+        Case(
+            "works for other sizes: 4 heads of 2, and a single head",
+            lambda f: (f(y, 4), f(y, 1)),
+            works_for_other_sizes,
+        ),
+        Case("does not change its input", changed_inputs_after(x, 3), leaves_the_input_alone),
     ]
 
 
 # ---------------------------------------------------------------- exercise 2
 
 
-@lab_check(LAB, points=2)
-def check_merge_heads(merge_heads):
+_MERGE_HINT = "token t's output is head 0's row t, then head 1's row t, ... side by side"
+
+
+def _merge_mistakes(heads, note=""):
+    batch, n_heads, n, d_head = heads.shape
+    return [
+        Mistake(
+            "you reshaped without moving the heads axis back: transpose(1, 2) to "
+            "(batch, tokens, heads, d_head) first, then reshape" + note,
+            lambda: heads.reshape(batch, n, n_heads * d_head),
+        )
+    ]
+
+
+@lab.check(points=2)
+def check_merge_heads():
     x = _named_tokens(2, 5, 12)
     heads = _split(x, 3)  # (2, 3, 5, 4), made the right way
+    y = _named_tokens(1, 7, 8)
+    splits = [_split(y, n_heads) for n_heads in (4, 1)]
+    plain = calls(heads)
 
-    def hint_for(got, heads):
-        batch, n_heads, n, d_head = heads.shape
-        if _matches(got, heads.reshape(batch, n, n_heads * d_head)):
-            return (
-                "you reshaped without moving the heads axis back: transpose(1, 2) to "
-                "(batch, tokens, heads, d_head) first, then reshape"
-            )
-        return "token t's output is head 0's row t, then head 1's row t, ... side by side"
+    def merged(result):
+        return expect_tensor(result, shape=(2, 5, 12), name="merge_heads(heads)")
 
-    def returns_batch_tokens_d_model():
-        """returns a (batch, tokens, heads · d_head) tensor"""
-        expect_tensor(call(merge_heads, heads), shape=(2, 5, 12), name="merge_heads(heads)")
-
-    def undoes_split_heads():
-        """merge_heads(split_heads(x)) gives back x"""
-        got = expect_tensor(call(merge_heads, heads), shape=(2, 5, 12), name="merge_heads(heads)")
+    def undoes_split_heads(result):
+        note = ". (Entry [b, t, f] of the expected result is 1000 b + 100 t + f.)"
         expect_close(
-            got,
+            merged(result),
             x,
             name="merge_heads(heads)",
-            hint=hint_for(got, heads)
-            + ". (Entry [b, t, f] of the expected result is 1000 b + 100 t + f.)",
+            hint=_MERGE_HINT + note,
+            mistakes=_merge_mistakes(heads, note),
         )
 
-    def other_sizes():
-        """works for other sizes: 4 heads of 2, and a single head"""
-        y = _named_tokens(1, 7, 8)
-        for n_heads in (4, 1):
-            split = _split(y, n_heads)
-            got = expect_tensor(
-                call(merge_heads, split), shape=(1, 7, 8), name=f"merge_heads of {n_heads} heads"
+    def works_for_other_sizes(result):
+        for got, split, n_heads in zip(result, splits, (4, 1)):
+            name = f"merge_heads of {n_heads} heads"
+            expect_close(
+                expect_tensor(got, shape=(1, 7, 8), name=name),
+                y,
+                name=name,
+                hint=_MERGE_HINT,
+                mistakes=_merge_mistakes(split),
             )
-            expect_close(got, y, name=f"merge_heads of {n_heads} heads", hint=hint_for(got, split))
 
-    return [returns_batch_tokens_d_model, undoes_split_heads, other_sizes]
+    return [
+        Case("returns a (batch, tokens, heads · d_head) tensor", plain, merged),
+        Case("merge_heads(split_heads(x)) gives back x", plain, undoes_split_heads),
+        Case(
+            "works for other sizes: 4 heads of 2, and a single head",
+            lambda f: tuple(f(split) for split in splits),
+            works_for_other_sizes,
+        ),
+    ]
 
 
 # ---------------------------------------------------------------- exercise 3
@@ -177,8 +206,14 @@ def _torch_attention(d_model, n_heads, seed):
     )
 
 
-def _attention_hint(student, query, key, value, weights, n_heads, mask=None):
-    """Name the mistake a wrong output matches, trying the usual suspects."""
+_ATTENTION_HINT = (
+    "Q = query @ W_q.T (same for K, V); split each into heads; softmax(QKᵀ/√d_head) V "
+    "per head; merge the heads; multiply by W_o.T"
+)
+
+
+def _attention_mistakes(query, key, value, weights, n_heads, mask=None):
+    """The usual suspects, each computed only when a wrong output is compared with it."""
     W_q, W_k, W_v, W_o = weights
     d_model = query.shape[-1]
     d_head = d_model // n_heads
@@ -194,133 +229,128 @@ def _attention_hint(student, query, key, value, weights, n_heads, mask=None):
         merged = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(query.shape)
         return merged @ W_o.T if output_map else merged
 
-    candidates = [
-        (
-            variant(output_map=False),
+    return [
+        Mistake(
             "the output projection W_o is missing: multiply the merged heads by W_o.T",
+            lambda: variant(output_map=False),
         ),
-        (
-            variant(scale=d_model),
+        Mistake(
             "scale the scores by √d_head (the size of one head's queries), not √d_model",
+            lambda: variant(scale=d_model),
         ),
-        (
-            variant(transpose_weights=False),
+        Mistake(
             "the projections need the transposed weights, x @ W.T, as nn.Linear computes",
+            lambda: variant(transpose_weights=False),
         ),
-        (
-            variant(heads=1, scale=d_model),
+        Mistake(
             "that is one head of full width: split the queries, keys and values into n_heads heads",
+            lambda: variant(heads=1, scale=d_model),
         ),
     ]
-    for candidate, hint in candidates:
-        if _matches(student, candidate):
-            return hint
+
+
+def _attention_parts(result, n_queries, n_keys, batch=2, d_model=12, n_heads=3):
+    output, attention = expect_parts(result, "output", "weights")
     return (
-        "Q = query @ W_q.T (same for K, V); split each into heads; softmax(QKᵀ/√d_head) V "
-        "per head; merge the heads; multiply by W_o.T"
+        expect_tensor(output, shape=(batch, n_queries, d_model), name="output"),
+        expect_tensor(attention, shape=(batch, n_heads, n_queries, n_keys), name="weights"),
     )
 
 
-@lab_check(LAB, points=4)
-def check_multi_head_attention(multi_head_attention):
+def _expect_like_pytorch(output, reference, inputs, weights, n_heads, mask=None, name="output"):
+    """The output equals PyTorch's module on the same inputs (mask: True = may attend)."""
+    with torch.no_grad():  # PyTorch's key_padding_mask: True = blocked, the opposite
+        blocked = None if mask is None else ~mask[:, 0]
+        wanted, _ = reference(*inputs, key_padding_mask=blocked)
+    expect_close(
+        output,
+        wanted,
+        name=name,
+        hint=_ATTENTION_HINT,
+        mistakes=_attention_mistakes(*inputs, weights, n_heads, mask),
+    )
+
+
+@lab.check(points=4)
+def check_multi_head_attention():
     reference, weights = _torch_attention(12, 3, seed=0)
     x = seeded_randn(2, 5, 12, seed=1)
-    with torch.no_grad():
-        expected, expected_weights = reference(x, x, x, average_attn_weights=False)
+    cross_query, cross_memory = seeded_randn(2, 4, 12, seed=2), seeded_randn(2, 7, 12, seed=3)
+    masked_query, masked_memory = seeded_randn(2, 4, 12, seed=4), seeded_randn(2, 6, 12, seed=5)
+    mask = (torch.arange(6) < torch.tensor([6, 2])[:, None])[:, None, :]  # (2, 1, 6)
+    small_reference, small_weights = _torch_attention(8, 2, seed=6)
+    y = seeded_randn(3, 4, 8, seed=7)
+    self_attention = calls(x, x, x, *weights, 3, None)
+    cross = calls(cross_query, cross_memory, cross_memory, *weights, 3, None)
+    masked = calls(masked_query, masked_memory, masked_memory, *weights, 3, mask)
+    small = calls(y, y, y, *small_weights, 2, None)
 
-    def run(query, key, value, mask=None, weights=weights, n_heads=3):
-        result = call(multi_head_attention, query, key, value, *weights, n_heads, mask)
-        output, attention = expect_parts(result, "output", "weights")
-        batch, n_queries, d_model = query.shape
-        output = expect_tensor(output, shape=(batch, n_queries, d_model), name="output")
-        attention = expect_tensor(
-            attention, shape=(batch, n_heads, n_queries, key.shape[1]), name="weights"
-        )
-        return output, attention
+    def parts(result):
+        return _attention_parts(result, 5, 5)
 
-    def returns_output_and_every_heads_weights():
-        """returns (output, weights): (batch, queries, d_model), (batch, heads, queries, keys)"""
-        run(x, x, x)
+    def output_matches(result):
+        _expect_like_pytorch(parts(result)[0], reference, (x, x, x), weights, 3)
 
-    def output_matches_nn_multihead_attention():
-        """self-attention output equals nn.MultiheadAttention with the same weights"""
-        output, _ = run(x, x, x)
+    def each_heads_weights_match(result):
+        with torch.no_grad():
+            _, expected = reference(x, x, x, average_attn_weights=False)
         expect_close(
-            output, expected, name="output", hint=_attention_hint(output, x, x, x, weights, 3)
-        )
-
-    def each_heads_weights_match():
-        """each head's weights equal PyTorch's (average_attn_weights=False) and sum to 1"""
-        _, attention = run(x, x, x)
-        expect_close(
-            attention,
-            expected_weights,
+            parts(result)[1],
+            expected,
             name="weights",
             hint="weights[b, i] = softmax(Q_i K_iᵀ / √d_head) over the keys, for head i",
         )
 
-    def cross_attention_with_other_lengths():
-        """cross-attention: 4 queries reading 7 keys and values"""
-        query, memory = seeded_randn(2, 4, 12, seed=2), seeded_randn(2, 7, 12, seed=3)
-        output, _ = run(query, memory, memory)
-        with torch.no_grad():
-            wanted, _ = reference(query, memory, memory)
-        expect_close(
-            output,
-            wanted,
-            name="output",
-            hint=_attention_hint(output, query, memory, memory, weights, 3),
-        )
+    def cross_attention(result):
+        output, _ = _attention_parts(result, 4, 7)
+        inputs = (cross_query, cross_memory, cross_memory)
+        _expect_like_pytorch(output, reference, inputs, weights, 3)
 
-    def a_padding_mask_hides_keys_from_every_head():
-        """a (batch, 1, keys) mask, True = may attend, hides padded keys from every head"""
-        query, memory = seeded_randn(2, 4, 12, seed=4), seeded_randn(2, 6, 12, seed=5)
-        mask = (torch.arange(6) < torch.tensor([6, 2])[:, None])[:, None, :]  # (2, 1, 6)
-        raw = expect_parts(
-            call(multi_head_attention, query, memory, memory, *weights, 3, mask),
-            "output",
-            "weights",
-        )
+    def mask_hides_keys(result):
+        raw = expect_parts(result, "output", "weights")
         expect_true(
             not any(isinstance(t, torch.Tensor) and t.isnan().any() for t in raw),
             "the result contains NaN: some query had every key masked. The mask is True "
             "where a query MAY attend (the opposite of nn.MultiheadAttention's "
             "key_padding_mask): fill the scores where ~mask",
         )
-        output, attention = run(query, memory, memory, mask)
+        output, attention = _attention_parts(result, 4, 6)
         expect_true(
             bool((attention[1, :, :, 2:] == 0).all()),
             "keys the mask forbids (False) must get weight 0 in every head: add a head "
             "axis to the mask (mask.unsqueeze(1)) and use masked_fill(~mask, -inf) on the "
             "scores",
         )
-        with torch.no_grad():  # PyTorch's key_padding_mask: True = blocked, the opposite
-            wanted, _ = reference(query, memory, memory, key_padding_mask=~mask[:, 0])
-        expect_close(
-            output,
-            wanted,
-            name="output with the mask",
-            hint=_attention_hint(output, query, memory, memory, weights, 3, mask),
-        )
+        inputs = (masked_query, masked_memory, masked_memory)
+        _expect_like_pytorch(output, reference, inputs, weights, 3, mask, "output with the mask")
 
-    def other_sizes():
-        """another model: d_model 8 with 2 heads"""
-        small_reference, small_weights = _torch_attention(8, 2, seed=6)
-        y = seeded_randn(3, 4, 8, seed=7)
-        output, _ = run(y, y, y, weights=small_weights, n_heads=2)
-        with torch.no_grad():
-            wanted, _ = small_reference(y, y, y)
-        expect_close(
-            output, wanted, name="output", hint=_attention_hint(output, y, y, y, small_weights, 2)
-        )
+    def another_model(result):
+        output, _ = _attention_parts(result, 4, 4, batch=3, d_model=8, n_heads=2)
+        _expect_like_pytorch(output, small_reference, (y, y, y), small_weights, 2)
 
     return [
-        returns_output_and_every_heads_weights,
-        output_matches_nn_multihead_attention,
-        each_heads_weights_match,
-        cross_attention_with_other_lengths,
-        a_padding_mask_hides_keys_from_every_head,
-        other_sizes,
+        Case(
+            "returns (output, weights): (batch, queries, d_model), (batch, heads, queries, keys)",
+            self_attention,
+            parts,
+        ),
+        Case(
+            "self-attention output equals nn.MultiheadAttention with the same weights",
+            self_attention,
+            output_matches,
+        ),
+        Case(
+            "each head's weights equal PyTorch's (average_attn_weights=False) and sum to 1",
+            self_attention,
+            each_heads_weights_match,
+        ),
+        Case("cross-attention: 4 queries reading 7 keys and values", cross, cross_attention),
+        Case(
+            "a (batch, 1, keys) mask, True = may attend, hides padded keys from every head",
+            masked,
+            mask_hides_keys,
+        ),
+        Case("another model: d_model 8 with 2 heads", small, another_model),
     ]
 
 
@@ -339,79 +369,82 @@ def _encoding(length, d_model, positions_from=0, exponent_step=2, interleave=Tru
     return torch.cat([first, second], dim=-1)
 
 
-def _encoding_hint(got, length, d_model):
-    candidates = [
-        (
-            _encoding(length, d_model, sine_first=False),
-            "sine and cosine are swapped: even features (0, 2, ...) are sines, odd ones cosines",
-        ),
-        (
-            _encoding(length, d_model, exponent_step=1),
-            "the exponent of 10000 is 2i/d_model, where i numbers the sine–cosine pairs "
-            "(features 2i and 2i+1)",
-        ),
-        (
-            _encoding(length, d_model, interleave=False),
-            "the sines and cosines alternate: feature 2i is a sine, feature 2i+1 the cosine of the "
-            "same angle (not all sines, then all cosines)",
-        ),
-        (_encoding(length, d_model, positions_from=1), "positions start at 0, not 1"),
-    ]
-    for candidate, hint in candidates:
-        if _matches(got, candidate):
-            return hint
-    return "PE[p, 2i] = sin(p / 10000^(2i/d_model)), PE[p, 2i+1] = cos(p / 10000^(2i/d_model))"
+_ENCODING_HINT = (
+    "PE[p, 2i] = sin(p / 10000^(2i/d_model)), PE[p, 2i+1] = cos(p / 10000^(2i/d_model))"
+)
 
 
-@lab_check(LAB, points=2)
-def check_sinusoidal_encoding(sinusoidal_encoding):
-    def encoding_of(length, d_model):
-        return expect_tensor(
-            call(sinusoidal_encoding, length, d_model),
-            shape=(length, d_model),
-            name=f"sinusoidal_encoding({length}, {d_model})",
-        )
+def _encoding_mistakes(length, d_model, rows=slice(None)):
+    """Known wrong encodings; ``rows`` picks the positions the judged answer holds."""
 
-    def returns_positions_by_features():
-        """returns a (length, d_model) tensor"""
-        encoding_of(50, 16)
-
-    def position_zero_is_sin_0_and_cos_0():
-        """position 0 is [0, 1, 0, 1, ...] (sin 0, cos 0 in every pair)"""
-        got = encoding_of(3, 8)
-        expect_close(
-            got[0],
-            torch.tensor([0.0, 1.0] * 4),
-            name="the encoding of position 0",
-            hint=_encoding_hint(got, 3, 8),
-        )
-
-    def matches_the_formula():
-        """PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(the same)"""
-        got = encoding_of(50, 16)
-        expect_close(
-            got,
-            _encoding(50, 16),
-            name="sinusoidal_encoding(50, 16)",
-            hint=_encoding_hint(got, 50, 16),
-        )
-
-    def other_sizes():
-        """other sizes: one pair of features, and a wide encoding"""
-        for length, d_model in ((7, 2), (30, 64)):
-            got = encoding_of(length, d_model)
-            expect_close(
-                got,
-                _encoding(length, d_model),
-                name=f"sinusoidal_encoding({length}, {d_model})",
-                hint=_encoding_hint(got, length, d_model),
-            )
+    def wrong(**mistake):
+        return lambda: _encoding(length, d_model, **mistake)[rows]
 
     return [
-        returns_positions_by_features,
-        position_zero_is_sin_0_and_cos_0,
-        matches_the_formula,
-        other_sizes,
+        Mistake(
+            "sine and cosine are swapped: even features (0, 2, ...) are sines, odd ones cosines",
+            wrong(sine_first=False),
+        ),
+        Mistake(
+            "the exponent of 10000 is 2i/d_model, where i numbers the sine–cosine pairs "
+            "(features 2i and 2i+1)",
+            wrong(exponent_step=1),
+        ),
+        Mistake(
+            "the sines and cosines alternate: feature 2i is a sine, feature 2i+1 the cosine of the "
+            "same angle (not all sines, then all cosines)",
+            wrong(interleave=False),
+        ),
+        Mistake("positions start at 0, not 1", wrong(positions_from=1)),
+    ]
+
+
+def _encoding_of(result, length, d_model):
+    name = f"sinusoidal_encoding({length}, {d_model})"
+    return expect_tensor(result, shape=(length, d_model), name=name)
+
+
+def _expect_the_formula(result, length, d_model):
+    expect_close(
+        _encoding_of(result, length, d_model),
+        _encoding(length, d_model),
+        name=f"sinusoidal_encoding({length}, {d_model})",
+        hint=_ENCODING_HINT,
+        mistakes=_encoding_mistakes(length, d_model),
+    )
+
+
+@lab.check(points=2)
+def check_sinusoidal_encoding():
+    plain = calls(50, 16)
+    small = calls(3, 8)
+
+    def position_zero(result):
+        expect_close(
+            _encoding_of(result, 3, 8)[0],
+            torch.tensor([0.0, 1.0] * 4),
+            name="the encoding of position 0",
+            hint=_ENCODING_HINT,
+            mistakes=_encoding_mistakes(3, 8, rows=0),
+        )
+
+    def works_for_other_sizes(result):
+        for got, (length, d_model) in zip(result, ((7, 2), (30, 64))):
+            _expect_the_formula(got, length, d_model)
+
+    return [
+        Case("returns a (length, d_model) tensor", plain, lambda r: _encoding_of(r, 50, 16)),
+        Case("position 0 is [0, 1, 0, 1, ...] (sin 0, cos 0 in every pair)", small, position_zero),
+        Case(
+            "PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(the same)",
+            plain,
+            lambda r: _expect_the_formula(r, 50, 16),
+        ),
+        Case(
+            "other sizes: one pair of features, and a wide encoding",
+            lambda f: (f(7, 2), f(30, 64)),
+            works_for_other_sizes,
+        ),
     ]
 
 
@@ -422,104 +455,79 @@ _ONLINE_HINT = (
     "when a chunk raises the running maximum from m to m', multiply the running "
     "sum AND the weighted sum of values by exp(m - m') before adding the chunk"
 )
+_CHUNK_SIZES = (1, 7, 45, 100)
 
 
-def _chunked_hint(got, q, k, v, chunk_size):
-    """Name the mistake a wrong chunked result matches, if it matches a known one."""
+def _expect_exact_attention(result, q, k, v, chunk_size, name):
+    """The output of chunks of ``chunk_size`` equals exact attention."""
+    got = expect_tensor(result, shape=(*q.shape[:-1], v.shape[-1]), name=name)
     read = (k.shape[-2] // chunk_size) * chunk_size  # keys in whole chunks only
-    candidates = [
-        (
-            F.scaled_dot_product_attention(q, k, v, scale=1.0),
+    mistakes = [
+        Mistake(
             "divide the scores by √d, the length of the queries and keys",
+            lambda: F.scaled_dot_product_attention(q, k, v, scale=1.0),
         ),
     ]
     if 0 < read < k.shape[-2]:
-        candidates.append(
-            (
-                F.scaled_dot_product_attention(q, k[..., :read, :], v[..., :read, :]),
+        mistakes.append(
+            Mistake(
                 "the last chunk, shorter than the others, was left out: loop with "
                 "range(0, n_keys, chunk_size) and slice k[..., start:start + chunk_size, :]",
+                lambda: F.scaled_dot_product_attention(q, k[..., :read, :], v[..., :read, :]),
             )
         )
-    for candidate, hint in candidates:
-        if _matches(got, candidate):
-            return hint
-    return _ONLINE_HINT
+    expect_close(
+        got,
+        F.scaled_dot_product_attention(q, k, v),
+        name=name,
+        hint=_ONLINE_HINT,
+        mistakes=mistakes,
+    )
 
 
-@lab_check(LAB, points=4, time_limit=20)
-def check_chunked_attention(chunked_attention):
+@lab.check(points=4, time_limit=20)
+def check_chunked_attention():
     q, k, v = (
         seeded_randn(2, 37, 8, seed=10),
         seeded_randn(2, 45, 8, seed=11),
         seeded_randn(2, 45, 5, seed=12),
     )
-    expected = F.scaled_dot_product_attention(q, k, v)
+    direction = torch.ones(1, 1, 8)
+    rising_keys = torch.linspace(-2, 2, 45)[None, :, None] * direction  # scores rise with j
+    big_q, big_k = 30 * q, 30 * k  # scores up to about ±1000: exp would overflow
+    many = [seeded_randn(2048, 16, seed=seed) for seed in (13, 14, 15)]
+    plain = calls(q, k, v, 16)
+    rising = calls(direction, rising_keys, v[:1], 5)
+    large = calls(big_q, big_k, v, 16)
 
-    def attend(q, k, v, chunk_size, name):
-        return expect_tensor(
-            call(chunked_attention, q, k, v, chunk_size),
-            shape=(*q.shape[:-1], v.shape[-1]),
-            name=name,
-        )
+    def one_output_per_query(result):
+        shape = (*q.shape[:-1], v.shape[-1])
+        expect_tensor(result, shape=shape, name="chunked_attention(q, k, v, 16)")
 
-    def returns_one_output_per_query():
-        """returns a (..., queries, d_v) tensor"""
-        attend(q, k, v, 16, "chunked_attention(q, k, v, 16)")
+    def equals_exact_attention(result):
+        expect_tensor(result, shape=(*q.shape[:-1], v.shape[-1]), name="output")
+        _expect_exact_attention(result, q, k, v, 16, "output with chunks of 16")
 
-    def equals_exact_attention():
-        """equals softmax(QKᵀ/√d) V (PyTorch's function) with chunks of 16"""
-        got = attend(q, k, v, 16, "output")
-        expect_close(
-            got, expected, name="output with chunks of 16", hint=_chunked_hint(got, q, k, v, 16)
-        )
+    def any_chunk_size(result):
+        for got, size in zip(result, _CHUNK_SIZES):
+            _expect_exact_attention(got, q, k, v, size, f"output with chunks of {size}")
 
-    def any_chunk_size_gives_the_same_answer():
-        """the same answer with chunks of 1, 7 (not dividing 45), 45 and 100 keys"""
-        for chunk_size in (1, 7, 45, 100):
-            got = attend(q, k, v, chunk_size, f"output with chunks of {chunk_size}")
-            expect_close(
-                got,
-                expected,
-                name=f"output with chunks of {chunk_size}",
-                hint=_chunked_hint(got, q, k, v, chunk_size),
-            )
+    def rising_maximum(result):
+        _expect_exact_attention(result, direction, rising_keys, v[:1], 5, "output")
 
-    def keeps_up_when_the_maximum_keeps_rising():
-        """keys whose scores rise chunk after chunk (each chunk raises the maximum)"""
-        direction = torch.ones(1, 1, 8)
-        rising_keys = torch.linspace(-2, 2, 45)[None, :, None] * direction  # scores rise with j
-        got = attend(direction, rising_keys, v[:1], 5, "output")
-        expect_close(
-            got,
-            F.scaled_dot_product_attention(direction, rising_keys, v[:1]),
-            name="output",
-            hint=_chunked_hint(got, direction, rising_keys, v[:1], 5),
-        )
-
-    def large_scores_do_not_overflow():
-        """scores in the hundreds: no overflow (subtract the running maximum)"""
-        big_q, big_k = 30 * q, 30 * k  # scores up to about ±1000: exp would overflow
-        raw = call(chunked_attention, big_q, big_k, v, 16)
+    def no_overflow(result):
         expect_true(
-            not (isinstance(raw, torch.Tensor) and raw.isnan().any()),
+            not (isinstance(result, torch.Tensor) and result.isnan().any()),
             "the output contains NaN: exp of a score in the hundreds overflows to inf. "
             "Exponentiate each score minus the running maximum, so every exponential is "
             "at most 1",
         )
-        got = attend(big_q, big_k, v, 16, "output for large scores")
-        expect_close(
-            got,
-            F.scaled_dot_product_attention(big_q, big_k, v),
-            name="output for large scores",
-            hint=_chunked_hint(got, big_q, big_k, v, 16),
-        )
+        _expect_exact_attention(result, big_q, big_k, v, 16, "output for large scores")
 
-    def never_holds_all_scores_at_once():
-        """memory: never holds the whole 2048 × 2048 score matrix at once (chunks of 64)"""
-        many_q, many_k, many_v = (seeded_randn(2048, 16, seed=seed) for seed in (13, 14, 15))
+    def small_memory(result):
+        expect_true(isinstance(result, int), f"no memory measurement, got {result!r}"[:100])
+        peak = result - sum(t.numel() * t.element_size() for t in many)  # less the copies
         full_matrix = 2048 * 2048 * 4  # bytes of float32 scores
-        peak = peak_memory(lambda: call(chunked_attention, many_q, many_k, many_v, 64))
         expect_true(
             peak < full_matrix / 4,
             f"your function held {peak / 2**20:.1f} MB of tensors at its peak; the full "
@@ -528,19 +536,30 @@ def check_chunked_attention(chunked_attention):
         )
 
     return [
-        returns_one_output_per_query,
-        equals_exact_attention,
-        any_chunk_size_gives_the_same_answer,
-        keeps_up_when_the_maximum_keeps_rising,
-        large_scores_do_not_overflow,
-        never_holds_all_scores_at_once,
+        Case("returns a (..., queries, d_v) tensor", plain, one_output_per_query),
+        Case(
+            "equals softmax(QKᵀ/√d) V (PyTorch's function) with chunks of 16",
+            plain,
+            equals_exact_attention,
+        ),
+        Case(
+            "the same answer with chunks of 1, 7 (not dividing 45), 45 and 100 keys",
+            lambda f: tuple(f(q, k, v, size) for size in _CHUNK_SIZES),
+            any_chunk_size,
+        ),
+        Case(
+            "keys whose scores rise chunk after chunk (each chunk raises the maximum)",
+            rising,
+            rising_maximum,
+        ),
+        Case(
+            "scores in the hundreds: no overflow (subtract the running maximum)", large, no_overflow
+        ),
+        Case(
+            "memory: never holds the whole 2048 × 2048 score matrix at once (chunks of 64)",
+            # Measured where the student's function runs, which gets copies of its inputs
+            # made inside the measured call: the judge takes their bytes off.
+            lambda f: peak_memory(f, *many, 64),
+            small_memory,
+        ),
     ]
-
-
-def score():
-    """Print this lab's score table; returns (earned, maximum)."""
-    return core.score(LAB)
-
-
-def results():
-    return core.results(LAB)

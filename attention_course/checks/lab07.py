@@ -1,6 +1,6 @@
 """Checks for Lab 7: attention for images.
 
-Each check builds its own inputs and compares the student's function with a reference:
+The judges compare the student's function with a reference they compute themselves:
 ``torch.nn.functional.unfold`` and a ``Conv2d`` with kernel = stride = patch size for the
 patches, the formulas of Chapter 7 for the rest. Where a wrong result matches a common
 mistake (a reshape without the permute, the class token appended, rollout without the
@@ -11,19 +11,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import core
-from .core import CaseFailed, call, lab_check
-from .expect import expect_close, expect_parts, expect_tensor, expect_true, seeded_randn
+from .calling import CaseFailed
+from .expect import (
+    Mistake,
+    expect_close,
+    expect_parts,
+    expect_tensor,
+    expect_true,
+    named_mistake,
+    seeded_randn,
+)
+from .framework import Case, Lab, calls
+from .lab06 import changed_inputs_after, expect_unchanged
 
-LAB = "07"
-
-
-def _same(got, expected, atol=1e-5) -> bool:
-    return (
-        isinstance(got, torch.Tensor)
-        and got.shape == expected.shape
-        and torch.allclose(got.detach().float(), expected, atol=atol, rtol=1e-4)
-    )
+lab = Lab("07", "Pictures as tokens, and where attention looks")
+score = lab.score
 
 
 # ---------------------------------------------------------------- exercise 1
@@ -39,38 +41,45 @@ def _patches_in_order(images, patch, order):
     return x.reshape(batch, rows * cols, patch * patch * channels)
 
 
-def _patchify_hint(got, images, patch):
-    """Name the mistake a wrong patchify result matches, if any."""
+_PATCHIFY_HINT = (
+    "token j must be patch j in reading order, flattened as (row in patch, column "
+    "in patch, channel)"
+)
+
+
+def _patchify_mistakes(images, patch):
     batch, channels, height, width = images.shape
-    candidates = [
-        (
-            images.reshape(batch, (height // patch) * (width // patch), -1),
+
+    def in_order(*order):
+        return lambda: _patches_in_order(images, patch, order)
+
+    return [
+        Mistake(
             "this is a reshape without the permute: each 'patch' is a run of consecutive pixels "
             "of the flattened picture, cut across several patches. Split H and W into (patch "
             "row, row in patch) and (patch column, column in patch), then permute",
+            lambda: images.reshape(batch, (height // patch) * (width // patch), -1),
         ),
-        (
-            _patches_in_order(images, patch, ["B", "cols", "rows", "p1", "p2", "C"]),
+        Mistake(
             "the patches are in column order: number them row by row, left to right "
             "(patch row before patch column)",
+            in_order("B", "cols", "rows", "p1", "p2", "C"),
         ),
-        (
-            _patches_in_order(images, patch, ["B", "rows", "cols", "C", "p1", "p2"]),
+        Mistake(
             "inside a patch, the channels come first: flatten each patch as (row, column, "
             "channel), channels last",
+            in_order("B", "rows", "cols", "C", "p1", "p2"),
         ),
-        (
-            _patches_in_order(images, patch, ["B", "rows", "cols", "p2", "p1", "C"]),
+        Mistake(
             "each patch is transposed: flatten it row by row (row in patch before column)",
+            in_order("B", "rows", "cols", "p2", "p1", "C"),
         ),
     ]
-    for candidate, hint in candidates:
-        if _same(got, candidate):
-            return hint
-    return (
-        "token j must be patch j in reading order, flattened as (row in patch, column "
-        "in patch, channel)"
-    )
+
+
+def _patchify_hint(got, images, patch):
+    """For a message of the case's own: the known mistake ``got`` matches, else the rule."""
+    return named_mistake(got, _patchify_mistakes(images, patch)) or _PATCHIFY_HINT
 
 
 def _unfold_reference(images, patch):
@@ -86,27 +95,23 @@ def _unfold_reference(images, patch):
     )
 
 
-@lab_check(LAB, points=3)
-def check_patchify(patchify):
+@lab.check(points=3)
+def check_patchify():
     # 3 channels, a picture taller than wide, and patches of 4: 3 x 2 = 6 patches of 48.
     images = seeded_randn(2, 3, 12, 8, seed=0)
-    expected = _unfold_reference(images, 4)
+    grey = seeded_randn(1, 1, 8, 12, seed=1)
+    x = seeded_randn(3, 2, 6, 6, seed=3)
+    plain = calls(images, 4)
 
-    def run(x, patch, shape):
-        return expect_tensor(call(patchify, x, patch), shape=shape, name="patches")
+    def patches(result, shape=(2, 6, 48)):
+        return expect_tensor(result, shape=shape, name="patches")
 
-    def returns_batch_patches_features():
-        """returns (B, N, P·P·C): (2, 6, 48) for (2, 3, 12, 8) pictures and patches of 4"""
-        run(images, 4, (2, 6, 48))
-
-    def each_token_is_a_square_of_the_picture():
-        """token j of a one-channel picture is the j-th 4×4 square, read row by row"""
-        grey = seeded_randn(1, 1, 8, 12, seed=1)
-        got = run(grey, 4, (1, 6, 16))
+    def squares_in_reading_order(result):
+        got = patches(result, (1, 6, 16)).double()
         for j in range(6):
             row, col = divmod(j, 3)
             square = grey[0, 0, 4 * row : 4 * row + 4, 4 * col : 4 * col + 4].flatten()
-            if not torch.allclose(got[0, j], square):
+            if not torch.allclose(got[0, j], square.double()):
                 raise CaseFailed(
                     f"token {j} should be the square in patch row {row}, patch "
                     f"column {col} (pixels [{4 * row}:{4 * row + 4}, "
@@ -114,79 +119,113 @@ def check_patchify(patchify):
                     + _patchify_hint(got, grey, 4)
                 )
 
-    def matches_torch_unfold():
-        """equals torch.nn.functional.unfold(kernel = stride = P), channels last per patch"""
-        got = run(images, 4, (2, 6, 48))
-        expect_close(got, expected, name="patches", hint=_patchify_hint(got, images, 4))
+    def matches_unfold(result):
+        expect_close(
+            patches(result),
+            _unfold_reference(images, 4),
+            name="patches",
+            hint=_PATCHIFY_HINT,
+            mistakes=_patchify_mistakes(images, 4),
+        )
 
-    def a_linear_map_on_patches_is_a_strided_convolution():
-        """a linear layer on your patches equals Conv2d(kernel = stride = P), same weights"""
+    def a_strided_convolution(result):
+        got = patches(result)
         torch.manual_seed(2)
         conv = nn.Conv2d(3, 5, kernel_size=4, stride=4)
         with torch.no_grad():
             by_conv = conv(images).flatten(2).transpose(1, 2)  # (2, 6, 5)
             weight = conv.weight.permute(0, 2, 3, 1).reshape(5, 48)  # (D, P·P·C)
-            got = run(images, 4, (2, 6, 48))
             expect_close(
-                got @ weight.T + conv.bias,
+                got.double() @ weight.T.double() + conv.bias.double(),
                 by_conv,
                 name="linear(patches)",
                 hint=_patchify_hint(got, images, 4),
             )
 
-    def other_patch_sizes_and_pictures_stay_apart():
-        """works for other patch sizes, each picture of a batch on its own"""
-        x = seeded_randn(3, 2, 6, 6, seed=3)
-        got = run(x, 2, (3, 9, 8))
+    def pictures_stay_apart(result):
+        together, alone = result
+        got = patches(together, (3, 9, 8))
         expect_close(
-            got, _unfold_reference(x, 2), name="patches of 2", hint=_patchify_hint(got, x, 2)
+            got,
+            _unfold_reference(x, 2),
+            name="patches of 2",
+            hint=_PATCHIFY_HINT,
+            mistakes=_patchify_mistakes(x, 2),
         )
-        alone = run(x[1:2], 2, (1, 9, 8))
+        alone = patches(alone, (1, 9, 8))
         expect_close(alone, got[1:2], name="the second picture's patches on its own")
 
     return [
-        returns_batch_patches_features,
-        each_token_is_a_square_of_the_picture,
-        matches_torch_unfold,
-        a_linear_map_on_patches_is_a_strided_convolution,
-        other_patch_sizes_and_pictures_stay_apart,
+        Case(
+            "returns (B, N, P·P·C): (2, 6, 48) for (2, 3, 12, 8) pictures and patches of 4",
+            plain,
+            patches,
+        ),
+        Case(
+            "token j of a one-channel picture is the j-th 4×4 square, read row by row",
+            calls(grey, 4),
+            squares_in_reading_order,
+        ),
+        Case(
+            "equals torch.nn.functional.unfold(kernel = stride = P), channels last per patch",
+            plain,
+            matches_unfold,
+        ),
+        Case(
+            "a linear layer on your patches equals Conv2d(kernel = stride = P), same weights",
+            plain,
+            a_strided_convolution,
+        ),
+        Case(
+            "works for other patch sizes, each picture of a batch on its own",
+            lambda f: (f(x, 2), f(x[1:2], 2)),
+            pictures_stay_apart,
+        ),
     ]
 
 
 # ---------------------------------------------------------------- exercise 2
 
 
-@lab_check(LAB, points=2)
-def check_add_class_token(add_class_token):
+@lab.check(points=2)
+def check_add_class_token():
     batch, n, d = 3, 4, 6
     tokens = seeded_randn(batch, n, d, seed=10)
     class_token = seeded_randn(1, 1, d, seed=11)
     positions = seeded_randn(1, n + 1, d, seed=12)
+    plain = calls(tokens, class_token, positions)
 
-    def run():
-        return expect_tensor(
-            call(add_class_token, tokens.clone(), class_token.clone(), positions.clone()),
-            shape=(batch, n + 1, d),
-            name="z",
+    def with_gradients(f):
+        """z, whether autograd tracks it, and the gradients of z.sum() that reach the
+        class token and the positions (None where none does)."""
+        cls = class_token.clone().requires_grad_(True)
+        pos = positions.clone().requires_grad_(True)
+        out = f(tokens, cls, pos)
+        tracked = isinstance(out, torch.Tensor) and out.requires_grad
+        if tracked:
+            try:
+                out.sum().backward()
+            except Exception:  # a graph that cannot be differentiated: no gradient
+                pass
+        return out, tracked, cls.grad, pos.grad
+
+    def z(result):
+        return expect_tensor(result, shape=(batch, n + 1, d), name="z")
+
+    def class_token_first(result):
+        got = z(result)
+        at_the_end = Mistake(
+            "the class token is at the end: prepend it "
+            "(torch.cat([class_token, tokens], dim=1)), so that it is token 0",
+            lambda: (class_token[0] + positions[:, -1]).expand(batch, d),
         )
-
-    def returns_one_more_token():
-        """returns (B, N+1, D): the N patch tokens and the class token"""
-        run()
-
-    def the_class_token_comes_first():
-        """position 0 holds the class token plus position embedding 0, in every picture"""
-        got = run()
-        if _same(got[:, -1], (class_token[0] + positions[:, -1]).expand(batch, d)):
-            raise CaseFailed(
-                "the class token is at the end: prepend it "
-                "(torch.cat([class_token, tokens], dim=1)), so that it is token 0"
-            )
-        if _same(got[:, 0], class_token[0].expand(batch, d)):
-            raise CaseFailed(
-                "token 0 is the class token without its position embedding: "
-                "add the position embeddings to every token, the class token too"
-            )
+        without_position = Mistake(
+            "token 0 is the class token without its position embedding: "
+            "add the position embeddings to every token, the class token too",
+            lambda: class_token[0].expand(batch, d),
+        )
+        _fail_if_it_is(got[:, -1], at_the_end)
+        _fail_if_it_is(got[:, 0], without_position)
         expect_close(
             got[:, 0],
             (class_token[0] + positions[:, 0]).expand(batch, d),
@@ -194,14 +233,14 @@ def check_add_class_token(add_class_token):
             hint="token 0 = class_token + positions[:, 0]",
         )
 
-    def patch_tokens_follow_with_their_positions():
-        """tokens 1..N are the patch tokens plus position embeddings 1..N"""
-        got = run()
-        if _same(got[:, 1:], tokens + positions[:, :n]):
-            raise CaseFailed(
-                "patch token j got position embedding j - 1: add the positions "
-                "after putting the class token in front, so that all N+1 line up"
-            )
+    def patch_tokens_follow(result):
+        got = z(result)
+        shifted = Mistake(
+            "patch token j got position embedding j - 1: add the positions "
+            "after putting the class token in front, so that all N+1 line up",
+            lambda: tokens + positions[:, :n],
+        )
+        _fail_if_it_is(got[:, 1:], shifted)
         expect_close(
             got[:, 1:],
             tokens + positions[:, 1:],
@@ -209,47 +248,74 @@ def check_add_class_token(add_class_token):
             hint="z = cat([class token, tokens]) + positions",
         )
 
-    def learns_through_the_class_token_and_positions():
-        """gradients reach the class token and the position embeddings"""
-        cls = class_token.clone().requires_grad_(True)
-        pos = positions.clone().requires_grad_(True)
-        out = call(add_class_token, tokens.clone(), cls, pos)
-        expect_tensor(out, shape=(batch, n + 1, d), name="z")
+    def gradients_reach_the_parameters(result):
+        out, tracked, cls_grad, pos_grad = result
+        z(out)
         expect_true(
-            out.requires_grad,
+            tracked is True,
             "the result does not depend on the class token and "
             "the position embeddings through autograd: was something detached or "
             "built with torch.tensor(...)?",
         )
-        out.sum().backward()
-        expect_true(
-            cls.grad is not None and torch.allclose(cls.grad, torch.full_like(cls, batch)),
+        no_class_gradient = (
             "the class token gets no gradient (or the wrong one): use the tensor you were "
             "given, expanded over the batch (class_token.expand(B, -1, -1)), not a copy "
-            "or a new tensor",
+            "or a new tensor"
         )
-        expect_true(
-            pos.grad is not None and torch.allclose(pos.grad, torch.full_like(pos, batch)),
+        no_position_gradient = (
             "not every position embedding gets its gradient: add all N+1 of the tensor "
-            "you were given, one to each token, the class token's included",
+            "you were given, one to each token, the class token's included"
         )
+        for grad, given, message in (
+            (cls_grad, class_token, no_class_gradient),
+            (pos_grad, positions, no_position_gradient),
+        ):
+            # every entry of each is added to the batch's B sums: its gradient is B
+            expect_true(_same_shape_and_values(grad, torch.full_like(given, batch)), message)
 
-    def inputs_are_left_unchanged():
-        """does not change its inputs in place"""
-        t, c, p = tokens.clone(), class_token.clone(), positions.clone()
-        expect_tensor(call(add_class_token, t, c, p), shape=(batch, n + 1, d), name="z")
-        expect_true(
-            torch.equal(t, tokens) and torch.equal(c, class_token) and torch.equal(p, positions),
-            "an input tensor was changed in place (+=): build a new tensor instead",
+    def leaves_the_inputs_alone(result):
+        z(result[0])
+        expect_unchanged(
+            result, "an input tensor was changed in place (+=): build a new tensor instead"
         )
 
     return [
-        returns_one_more_token,
-        the_class_token_comes_first,
-        patch_tokens_follow_with_their_positions,
-        learns_through_the_class_token_and_positions,
-        inputs_are_left_unchanged,
+        Case("returns (B, N+1, D): the N patch tokens and the class token", plain, z),
+        Case(
+            "position 0 holds the class token plus position embedding 0, in every picture",
+            plain,
+            class_token_first,
+        ),
+        Case(
+            "tokens 1..N are the patch tokens plus position embeddings 1..N",
+            plain,
+            patch_tokens_follow,
+        ),
+        Case(
+            "gradients reach the class token and the position embeddings",
+            with_gradients,
+            gradients_reach_the_parameters,
+        ),
+        Case(
+            "does not change its inputs in place",
+            changed_inputs_after(tokens, class_token, positions),
+            leaves_the_inputs_alone,
+        ),
     ]
+
+
+def _fail_if_it_is(got, mistake: Mistake, atol: float = 1e-5) -> None:
+    """Fail with the mistake's description when ``got`` (a part of an answer) matches it."""
+    if mistake.matches(got, atol=atol):
+        raise CaseFailed(mistake.description)
+
+
+def _same_shape_and_values(got, expected) -> bool:
+    return (
+        isinstance(got, torch.Tensor)
+        and got.shape == expected.shape
+        and bool(torch.allclose(got.double(), expected.double(), atol=1e-5, rtol=1e-4))
+    )
 
 
 # ---------------------------------------------------------------- exercise 3
@@ -278,96 +344,96 @@ def _rollout(maps, add_identity=True, renormalise=True, reverse=False, heads="me
     return result
 
 
-def _rollout_hint(got, maps):
-    candidates = [
-        (
-            _rollout(maps, add_identity=False),
+_ROLLOUT_HINT = "Ã = rows of (mean over heads + I) divided by their sums; R = Ã_L ··· Ã_1"
+
+
+def _rollout_mistakes(maps):
+    def variant(**mistake):
+        return lambda: _rollout(maps, **mistake)
+
+    return [
+        Mistake(
             "the identity was not added: the residual connection keeps each token's own "
             "value, so add torch.eye(T) to each block's head-averaged weights",
+            variant(add_identity=False),
         ),
-        (
-            _rollout(maps, renormalise=False),
+        Mistake(
             "the rows were not re-normalised after adding the identity (each row then sums to "
             "2 per block): divide each row by its sum",
+            variant(renormalise=False),
         ),
-        (
-            _rollout(maps, reverse=True),
+        Mistake(
             "the blocks are multiplied in the wrong order: a later block's matrix goes on the "
             "left, R = Ã_L ··· Ã_2 Ã_1",
+            variant(reverse=True),
         ),
-        (
-            _rollout(maps, heads="sum"),
+        Mistake(
             "the heads were summed: average them (mean over the head axis) before adding the "
             "identity",
+            variant(heads="sum"),
         ),
     ]
-    for candidate, hint in candidates:
-        if _same(got, candidate):
-            return hint
-    return "Ã = rows of (mean over heads + I) divided by their sums; R = Ã_L ··· Ã_1"
 
 
-@lab_check(LAB, points=3)
-def check_attention_rollout(attention_rollout):
+@lab.check(points=3)
+def check_attention_rollout():
     maps = _attention_maps(3, batch=2, heads=4, tokens=5, seed=20)
-    expected = _rollout(maps)
+    eye = [torch.eye(4).expand(1, 2, 4, 4).clone() for _ in range(2)]
+    plain = calls(maps)
 
-    def run(m, shape):
-        return expect_tensor(
-            call(attention_rollout, [w.clone() for w in m]), shape=shape, name="rollout"
-        )
+    def rollout(result, shape=(2, 5, 5)):
+        return expect_tensor(result, shape=shape, name="rollout")
 
-    def returns_a_token_by_token_matrix():
-        """returns (B, T, T) for blocks of (B, heads, T, T) weights"""
-        run(maps, (2, 5, 5))
-
-    def rows_sum_to_one():
-        """each row of the rollout sums to 1"""
-        got = run(maps, (2, 5, 5))
+    def rows_sum_to_one(result):
+        got = rollout(result)
         sums = got.sum(dim=-1)
         expect_true(
             bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4)),
             f"rows sum to {sums.min().item():.3g}..{sums.max().item():.3g}, not 1: "
-            + _rollout_hint(got, maps),
+            + (named_mistake(got, _rollout_mistakes(maps)) or _ROLLOUT_HINT),
         )
 
-    def one_block_is_half_attention_half_identity():
-        """with one block: (mean over heads + I) / 2"""
-        got = run(maps[:1], (2, 5, 5))
+    def one_block(result):
         expect_close(
-            got,
+            rollout(result),
             (maps[0].mean(dim=1) + torch.eye(5)) / 2,
             name="rollout of one block",
-            hint=_rollout_hint(got, maps[:1]),
+            hint=_ROLLOUT_HINT,
+            mistakes=_rollout_mistakes(maps[:1]),
         )
 
-    def matches_the_formula_over_three_blocks():
-        """with three blocks: Ã₃ Ã₂ Ã₁, later blocks on the left"""
-        got = run(maps, (2, 5, 5))
-        expect_close(got, expected, name="rollout", hint=_rollout_hint(got, maps))
+    def three_blocks(result):
+        expect_close(
+            rollout(result),
+            _rollout(maps),
+            name="rollout",
+            hint=_ROLLOUT_HINT,
+            mistakes=_rollout_mistakes(maps),
+        )
 
-    def identity_attention_changes_nothing():
-        """blocks whose every token attends only to itself give the identity"""
-        eye = [torch.eye(4).expand(1, 2, 4, 4).clone() for _ in range(2)]
-        got = run(eye, (1, 4, 4))
+    def identity(result):
+        got = rollout(result, (1, 4, 4))
         expect_close(got, torch.eye(4)[None], name="rollout of self-attending blocks")
 
-    def inputs_are_left_unchanged():
-        """does not change the attention weights it is given"""
-        given = [w.clone() for w in maps]
-        expect_tensor(call(attention_rollout, given), shape=(2, 5, 5), name="rollout")
-        expect_true(
-            all(torch.equal(a, b) for a, b in zip(given, maps)),
-            "the attention weights were changed in place: compute new tensors",
-        )
+    def leaves_the_weights_alone(result):
+        rollout(result[0])
+        expect_unchanged(result, "the attention weights were changed in place: compute new tensors")
 
     return [
-        returns_a_token_by_token_matrix,
-        rows_sum_to_one,
-        one_block_is_half_attention_half_identity,
-        matches_the_formula_over_three_blocks,
-        identity_attention_changes_nothing,
-        inputs_are_left_unchanged,
+        Case("returns (B, T, T) for blocks of (B, heads, T, T) weights", plain, rollout),
+        Case("each row of the rollout sums to 1", plain, rows_sum_to_one),
+        Case("with one block: (mean over heads + I) / 2", calls(maps[:1]), one_block),
+        Case("with three blocks: Ã₃ Ã₂ Ã₁, later blocks on the left", plain, three_blocks),
+        Case(
+            "blocks whose every token attends only to itself give the identity",
+            calls(eye),
+            identity,
+        ),
+        Case(
+            "does not change the attention weights it is given",
+            changed_inputs_after(maps),
+            leaves_the_weights_alone,
+        ),
     ]
 
 
@@ -382,45 +448,39 @@ def _pool_reference(grid, W, b, w):
     return (weights.unsqueeze(-1) * v).sum(dim=1), weights.view(batch, height, width)
 
 
-@lab_check(LAB, points=2)
-def check_soft_attention_pool(soft_attention_pool):
+@lab.check(points=2)
+def check_soft_attention_pool():
     # A grid of 3 rows and 5 columns of 4-number vectors; a score network of 6 units.
     grid = seeded_randn(2, 4, 3, 5, seed=30)
     W, b, w = seeded_randn(6, 4, seed=31), seeded_randn(6, seed=32), seeded_randn(6, seed=33)
-    expected_context, expected_weights = _pool_reference(grid, W, b, w)
+    # One cell, at row 1 and column 4, whose vector alone scores high.
+    one_cell = torch.zeros(1, 3, 4, 6)
+    one_cell[0, :, 1, 4] = torch.tensor([4.0, -4.0, 4.0])
+    one_cell_scorer = (torch.eye(3), torch.zeros(3), torch.tensor([10.0, -10.0, 10.0]))
+    plain = calls(grid, W, b, w)
 
-    def run(g=grid, params=(W, b, w), batch=2, channels=4, height=3, width=5):
-        context, weights = expect_parts(
-            call(soft_attention_pool, g.clone(), *params), "context", "weights"
-        )
+    def pooled(result, batch=2, channels=4, height=3, width=5):
+        context, weights = expect_parts(result, "context", "weights")
         weights = expect_tensor(weights, shape=(batch, height, width), name="weights")
         context = expect_tensor(context, shape=(batch, channels), name="context")
         return context, weights
 
-    def returns_context_and_weights():
-        """returns (context (B, C), weights (B, H, W))"""
-        run()
-
-    def weights_sum_to_one_over_the_whole_grid():
-        """each picture's weights sum to 1 over all H·W cells"""
-        _, weights = run()
+    def weights_sum_to_one(result):
+        _, weights = pooled(result)
         total = weights.sum(dim=(1, 2))
-        if torch.allclose(total, torch.full_like(total, 3.0), atol=1e-4):
-            raise CaseFailed(
-                "the weights sum to 1 along each row of the grid, so to H in all: "
-                "take one softmax over all H·W cells (flatten them first)"
-            )
+        per_row = Mistake(
+            "the weights sum to 1 along each row of the grid, so to H in all: "
+            "take one softmax over all H·W cells (flatten them first)",
+            lambda: torch.full_like(total, 3.0),
+        )
+        _fail_if_it_is(total, per_row, atol=1e-4)
         expect_true(
             bool(torch.allclose(total, torch.ones_like(total), atol=1e-4)),
             f"each picture's weights should sum to 1, got {total.tolist()}",
         )
 
-    def finds_the_one_cell_that_matches():
-        """a cell whose vector alone scores high gets nearly all the weight, at its place"""
-        g = torch.zeros(1, 3, 4, 6)
-        g[0, :, 1, 4] = torch.tensor([4.0, -4.0, 4.0])  # row 1, column 4
-        params = (torch.eye(3), torch.zeros(3), torch.tensor([10.0, -10.0, 10.0]))
-        _, weights = run(g, params, batch=1, channels=3, height=4, width=6)
+    def finds_the_cell(result):
+        _, weights = pooled(result, batch=1, channels=3, height=4, width=6)
         spread = (weights[0].max() - weights[0].min()).item()
         expect_true(
             spread > 1e-6,
@@ -441,9 +501,9 @@ def check_soft_attention_pool(soft_attention_pool):
             f"that cell gets {weights[0, 1, 4].item():.3f} of the weight, not almost all",
         )
 
-    def matches_the_formula():
-        """weights = softmax(wᵀ tanh(W v_i + b)) and context = Σ a_i v_i"""
-        context, weights = run()
+    def matches_the_formula(result):
+        context, weights = pooled(result)
+        expected_context, expected_weights = _pool_reference(grid, W, b, w)
         expect_close(
             weights,
             expected_weights,
@@ -459,17 +519,16 @@ def check_soft_attention_pool(soft_attention_pool):
         )
 
     return [
-        returns_context_and_weights,
-        weights_sum_to_one_over_the_whole_grid,
-        finds_the_one_cell_that_matches,
-        matches_the_formula,
+        Case("returns (context (B, C), weights (B, H, W))", plain, pooled),
+        Case("each picture's weights sum to 1 over all H·W cells", plain, weights_sum_to_one),
+        Case(
+            "a cell whose vector alone scores high gets nearly all the weight, at its place",
+            calls(one_cell, *one_cell_scorer),
+            finds_the_cell,
+        ),
+        Case(
+            "weights = softmax(wᵀ tanh(W v_i + b)) and context = Σ a_i v_i",
+            plain,
+            matches_the_formula,
+        ),
     ]
-
-
-def score():
-    """Print this lab's score table; returns (earned, maximum)."""
-    return core.score(LAB)
-
-
-def results():
-    return core.results(LAB)

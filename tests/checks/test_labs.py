@@ -25,7 +25,7 @@ from attention_course.notebook_format import CHECK_CALL, SCORE_CALL, is_setup_ce
 from tests.helpers import ROOT, append_results_cell, execute, lab_names, recorded_results, text_of
 from tools import notebooks
 
-LABS = [n for n in lab_names() if n[:2] in ("01",)]  # DEV
+LABS = lab_names()
 
 
 def test_there_is_a_lab():

@@ -70,8 +70,8 @@ WRONG_ANSWERS = [
     WrongAnswer(
         "check_nadaraya_watson",
         "softmax with the wrong sign",
-        "scores = -(x_query[:, None]",
-        "scores = (x_query[:, None]",
+        "scores = -((x_query[:, None]",
+        "scores = ((x_query[:, None]",
     ),
     WrongAnswer(
         "check_nadaraya_watson",
@@ -80,13 +80,13 @@ WRONG_ANSWERS = [
         "weights = weights",
     ),
     WrongAnswer(
-        "check_nadaraya_watson", "bandwidth not squared", "(2 * bandwidth ** 2)", "(2 * bandwidth)"
+        "check_nadaraya_watson", "bandwidth not squared", "(2 * bandwidth**2)", "(2 * bandwidth)"
     ),
     WrongAnswer(
         "check_nadaraya_watson",
         "the 2 of 2h^2 left out",
-        "(2 * bandwidth ** 2)",
-        "(bandwidth ** 2)",
+        "(2 * bandwidth**2)",
+        "(bandwidth**2)",
     ),
     WrongAnswer(
         "check_nadaraya_watson",

@@ -16,13 +16,13 @@ WRONG_ANSWERS = [
     WrongAnswer(
         "check_scaled_dot_score",
         "scaled dot without the scale",
-        "return dot_score(query, keys) / d ** 0.5",
+        "return dot_score(query, keys) / d**0.5",
         "return dot_score(query, keys)",
     ),
     WrongAnswer(
         "check_scaled_dot_score",
         "divided by d instead of sqrt(d)",
-        "return dot_score(query, keys) / d ** 0.5",
+        "return dot_score(query, keys) / d**0.5",
         "return dot_score(query, keys) / d",
     ),
     WrongAnswer(

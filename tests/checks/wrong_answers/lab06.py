@@ -191,9 +191,8 @@ WRONG_ANSWERS = [
     WrongAnswer(
         "check_chunked_attention",
         "no 1/sqrt(d) scaling",
-        "scores = q @ k[..., start:start + chunk_size, :].transpose(-2, -1) "
-        "/ math.sqrt(q.shape[-1])",
-        "scores = q @ k[..., start:start + chunk_size, :].transpose(-2, -1)",
+        "q @ k[..., start : start + chunk_size, :].transpose(-2, -1) / math.sqrt(q.shape[-1])",
+        "q @ k[..., start : start + chunk_size, :].transpose(-2, -1)",
     ),
     WrongAnswer(
         "check_chunked_attention",

@@ -5,25 +5,25 @@ WRONG_ANSWERS = [
     WrongAnswer(
         "check_sliding_windows",
         "the input includes the target step (shifted by one)",
-        "X = np.stack([series[i:i + lookback] for i in range(n)])",
+        "X = np.stack([series[i : i + lookback] for i in range(n)])",
         "X = np.stack([series[i + 1:i + lookback + 1] for i in range(n)])",
     ),
     WrongAnswer(
         "check_sliding_windows",
         "the input runs one step into the targets",
-        "X = np.stack([series[i:i + lookback] for i in range(n)])",
+        "X = np.stack([series[i : i + lookback] for i in range(n)])",
         "X = np.stack([series[i:i + lookback + 1] for i in range(n)])",
     ),
     WrongAnswer(
         "check_sliding_windows",
         "the targets start at the origin",
-        "y = np.stack([series[i + lookback:i + lookback + horizon] for i in range(n)])",
+        "y = np.stack([series[i + lookback : i + lookback + horizon] for i in range(n)])",
         "y = np.stack([series[i + lookback - 1:i + lookback - 1 + horizon] for i in range(n)])",
     ),
     WrongAnswer(
         "check_sliding_windows",
         "a gap of one step between input and targets",
-        "y = np.stack([series[i + lookback:i + lookback + horizon] for i in range(n)])",
+        "y = np.stack([series[i + lookback : i + lookback + horizon] for i in range(n)])",
         "y = np.stack([series[i + lookback + 1:i + lookback + 1 + horizon] "
         "for i in range(n - 1)])\n    X = X[:-1]",
     ),
