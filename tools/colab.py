@@ -143,6 +143,8 @@ def changes_to_runtime(course: str, packages: dict[str, str]) -> list[str]:
 
 def install_like_the_setup_cell() -> float:
     """Run the set-up cell (the clone in place of the URL) in the environment; its seconds."""
+    # A course installed by an earlier run would make the cell do nothing: start without.
+    pip("uninstall", "--quiet", "--yes", "attention-course", "traffic-anomaly")
     cell = nbformat_cell(FULLEST_SETUP)
     course, _ = notebooks.setup_packages(ROOT, FULLEST_SETUP)
     source = cell.replace(json.dumps(course), json.dumps(course_from_clone(course)))

@@ -1,1 +1,0 @@
-"""Models that more than one chapter trains."""
