@@ -2,7 +2,9 @@
 
 Fixed steps keep results identical from run to run on machines whose speed varies
 twofold. A progress bar shows in a live notebook; the book build and the tests set
-``TQDM_DISABLE=1`` so no bar is left in the HTML.
+``TQDM_DISABLE=1`` so no bar is left in the HTML. The log records the wall time and the
+CPU time of the training, so a chapter never times it by hand; :func:`count_parameters`
+gives a model's size.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from tqdm.auto import tqdm
 @dataclass
 class TrainingLog:
     losses: list[float] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the training
+    # CPU time of this process during the training (time.process_time): unlike the wall
+    # time, it leaves out the time spent waiting for a core that another program holds.
+    cpu_seconds: float = 0.0
 
     @property
     def final_loss(self) -> float:
@@ -48,7 +53,7 @@ def train(
     scheduler = None if schedule is None else torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     log = TrainingLog()
     model.train()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     bar = tqdm(range(steps), desc=description, disable=_progress_disabled(), leave=False)
     for step in bar:
         loss = loss_on_batch(step)
@@ -63,8 +68,14 @@ def train(
         if step % 20 == 0:
             bar.set_postfix(loss=f"{log.losses[-1]:.3f}")
     log.seconds = time.perf_counter() - start
+    log.cpu_seconds = time.process_time() - cpu_start
     model.eval()
     return log
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """How many numbers a model's parameters hold: their sizes, added up."""
+    return sum(parameter.numel() for parameter in model.parameters())
 
 
 def warmup_cosine(steps: int, warmup: int) -> Callable[[int], float]:

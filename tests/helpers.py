@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
 
 import nbformat
 
 from attention_course.grading.runner import Limits, run_notebook
 from attention_course.notebook_format import lab_number
+from tools.book_paths import NOTEBOOK_LIMIT_SECONDS, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS_MIME = "application/vnd.attention-course.test-results+json"
 
 
@@ -18,7 +19,10 @@ def lab_names() -> list[str]:
 
 
 def execute(
-    notebook: nbformat.NotebookNode, cwd: Path, allow_errors: bool, timeout: int = 120
+    notebook: nbformat.NotebookNode,
+    cwd: Path,
+    allow_errors: bool,
+    timeout: int = NOTEBOOK_LIMIT_SECONDS,
 ) -> nbformat.NotebookNode:
     """Run a notebook in a fresh kernel (the grader's runner) and return it with its outputs.
 
@@ -62,3 +66,15 @@ def recorded_results(notebook: nbformat.NotebookNode) -> list[dict]:
 
 def text_of(outputs) -> str:
     return "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+
+
+def hide_module(monkeypatch, module: str) -> None:
+    """Make ``import module`` fail as it does on a machine without that package."""
+    real_import = builtins.__import__
+
+    def import_without(name, *args, **kwargs):
+        if name == module or name.startswith(module + "."):
+            raise ImportError(f"No module named {module!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", import_without)

@@ -4,8 +4,8 @@ import nbformat
 import pytest
 
 from attention_course.notebook_format import NOTEBOOK_FOLDERS, is_setup_cell
-from tests.helpers import ROOT
 from tools import notebooks
+from tools.book_paths import ROOT
 
 ALL = sorted(p for folder in NOTEBOOK_FOLDERS for p in (ROOT / folder).glob("*.ipynb"))
 

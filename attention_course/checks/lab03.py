@@ -1,7 +1,7 @@
 """Checks for Lab 3: Bahdanau attention, one piece at a time.
 
 The student's functions are compared with the course's model of Chapter 3
-(:mod:`attention_course.models.attention` and
+(:mod:`attention_course.models.additive_attention` and
 :class:`~attention_course.models.seq2seq.AttentionSeq2Seq`) with the same weights, which
 the judges run themselves. Where a plausible mistake can be told apart (softmax over the
 batch, the mask applied after the softmax, tanh left out, the new decoder state used where
@@ -12,7 +12,8 @@ from types import SimpleNamespace
 
 import torch
 
-from ..models.attention import AdditiveScore, masked_softmax
+from ..data.sequences import length_mask
+from ..models.additive_attention import AdditiveScore, masked_softmax
 from ..models.seq2seq import AttentionSeq2Seq
 from .calling import CaseFailed
 from .expect import (
@@ -50,10 +51,6 @@ def _score_weights(seed, query_size=6, key_size=4, attention_size=5):
         score.query.weight.detach(),
         score.v.weight.detach()[0],
     )
-
-
-def _mask(lengths, width):
-    return torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
 
 
 @lab.check(points=2)
@@ -125,13 +122,13 @@ def check_additive_score():
 @lab.check(points=3)
 def check_masked_softmax():
     scores = seeded_randn(3, 5, seed=2)
-    mask = _mask([5, 3, 1], 5)
+    mask = length_mask(torch.tensor([5, 3, 1]), 5)
     empty = torch.zeros(2, 4, dtype=torch.bool)
     empty[0] = True
     big = torch.tensor([[1000.0, -1000.0, 999.0, 5.0]])
     plain = calls(scores, mask)
     all_padding = calls(seeded_randn(2, 4, seed=3), empty)
-    large = calls(big, _mask([3], 4))
+    large = calls(big, length_mask(torch.tensor([3]), 4))
 
     def weights(result):
         return _as_float64(expect_tensor(result, shape=(3, 5), name="weights"))
@@ -201,7 +198,9 @@ def check_masked_softmax():
                 "inf; use torch.softmax, or subtract each row's maximum first"
             )
         got = expect_tensor(result, shape=(1, 4), name="weights")
-        expect_close(got, masked_softmax(big, _mask([3], 4)), name="weights", atol=1e-4)
+        expect_close(
+            got, masked_softmax(big, length_mask(torch.tensor([3]), 4)), name="weights", atol=1e-4
+        )
 
     return [
         Case("returns weights of the same shape as the scores", plain, weights),

@@ -7,7 +7,8 @@ weights), the ``entmax`` package's sparsemax (by the method's authors), and
 
 import torch
 
-from ..models.attention import AdditiveScore, masked_softmax
+from ..data.sequences import length_mask
+from ..models.additive_attention import AdditiveScore, masked_softmax
 from ..models.attention_zoo import DotScore, GeneralScore, ScaledDotScore
 from .calling import CaseFailed
 from .encoding import describe
@@ -326,7 +327,7 @@ def _sample(result, shape):
 @lab.check(points=2)
 def check_sample_hard_attention():
     scores = seeded_randn(5, 6, seed=10)
-    mask = torch.arange(6)[None, :] < torch.tensor([6, 4, 1, 5, 2])[:, None]
+    mask = length_mask(torch.tensor([6, 4, 1, 5, 2]), 6)
     # Each call gets a generator of its own: the body runs afresh for every check call,
     # and each recipe runs once.
     plain = calls(scores, mask, seeded_generator(11))

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.sequences import length_mask
 from .expect import (
     Mistake,
     expect_close,
@@ -218,7 +219,7 @@ def check_scaled_dot_product_attention():
     )
     mask = seeded_randn(2, 3, 5, 6, seed=16) > 0
     mask[..., 0] = True  # every query may see at least one key
-    padding = (torch.arange(6) < torch.tensor([6, 3])[:, None])[:, None, None, :]
+    padding = length_mask(torch.tensor([6, 3]), 6)[:, None, None, :]
     causal = (
         seeded_randn(2, 6, 8, seed=17),
         seeded_randn(2, 6, 8, seed=18),

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.sequences import length_mask
 from ..measure import peak_memory
 from .expect import Mistake, expect_close, expect_parts, expect_tensor, expect_true, seeded_randn
 from .framework import Case, Lab, calls
@@ -277,7 +278,7 @@ def check_multi_head_attention():
     x = seeded_randn(2, 5, 12, seed=1)
     cross_query, cross_memory = seeded_randn(2, 4, 12, seed=2), seeded_randn(2, 7, 12, seed=3)
     masked_query, masked_memory = seeded_randn(2, 4, 12, seed=4), seeded_randn(2, 6, 12, seed=5)
-    mask = (torch.arange(6) < torch.tensor([6, 2])[:, None])[:, None, :]  # (2, 1, 6)
+    mask = length_mask(torch.tensor([6, 2]), 6)[:, None, :]  # (2, 1, 6)
     small_reference, small_weights = _torch_attention(8, 2, seed=6)
     y = seeded_randn(3, 4, 8, seed=7)
     self_attention = calls(x, x, x, *weights, 3, None)

@@ -16,6 +16,17 @@ BOS = 1  # "begin" token fed to the decoder before its first output
 FIRST_SYMBOL = 2
 
 
+def length_mask(lengths: torch.Tensor, max_length: int | None = None) -> torch.Tensor:
+    """(batch, max_length) boolean mask: True at the real positions of each sequence.
+
+    Row ``b`` is True at positions ``0 .. lengths[b] - 1`` and False at the padding after
+    them; ``max_length`` defaults to the longest length.
+    """
+    lengths = torch.as_tensor(lengths)
+    max_length = int(lengths.max()) if max_length is None else max_length
+    return torch.arange(max_length, device=lengths.device)[None, :] < lengths[:, None]
+
+
 @dataclass
 class SequenceBatch:
     source: torch.Tensor  # (batch, max_length) symbol ids, PAD after each length
@@ -32,7 +43,7 @@ class SequenceBatch:
     @property
     def source_mask(self) -> torch.Tensor:
         """(batch, max_length) True at real source symbols, False at padding."""
-        return torch.arange(self.source.shape[1])[None, :] < self.lengths[:, None]
+        return length_mask(self.lengths, self.source.shape[1])
 
     @property
     def decoder_input(self) -> torch.Tensor:
@@ -68,14 +79,14 @@ def sequence_batch(
     symbols = torch.randint(
         FIRST_SYMBOL, FIRST_SYMBOL + n_symbols, (batch_size, width), generator=generator
     )
-    positions = torch.arange(width)
-    inside = positions[None, :] < lengths[:, None]
+    inside = length_mask(lengths, width)
     source = torch.where(inside, symbols, PAD)
     if task == "copy":
         target = source.clone()
     else:
         # Position i of the output reads position (length - 1 - i) of the input.
-        read_from = (lengths[:, None] - 1 - positions[None, :]).clamp(min=0)
+        positions = torch.arange(width)[None, :]
+        read_from = (lengths[:, None] - 1 - positions).clamp(min=0)
         target = torch.where(inside, source.gather(1, read_from), PAD)
     return SequenceBatch(source, target, lengths)
 
@@ -92,7 +103,7 @@ def sequence_accuracy(predicted: torch.Tensor, batch: SequenceBatch):
         predicted = torch.cat([predicted, filler], dim=1)
     predicted = predicted[:, :width]
     lengths = batch.output_lengths
-    inside = torch.arange(width)[None, :] < lengths[:, None]
+    inside = length_mask(lengths, width)
     right = (predicted == batch.target) & inside
     token_accuracy = right.sum(dim=1) / lengths
     exact_match = (right | ~inside).all(dim=1).float()

@@ -1,7 +1,8 @@
 """The attention zoo (Chapter 4): score functions, normalisers, hard and local attention.
 
-Everything here plugs into Chapter 3's :class:`~attention_course.models.attention.Attention`
-and :class:`~attention_course.models.seq2seq.AttentionSeq2Seq` without changing them:
+Everything here plugs into Chapter 3's
+:class:`~attention_course.models.additive_attention.Attention` and
+:class:`~attention_course.models.seq2seq.AttentionSeq2Seq` without changing them:
 
 * **scores** ``score(query, keys) -> scores`` with query (batch, query_size), keys (batch,
   length, key_size) and scores (batch, length); a score may define ``project_keys(states)``,
@@ -10,7 +11,7 @@ and :class:`~attention_course.models.seq2seq.AttentionSeq2Seq` without changing 
   - :class:`DotScore` ``s^T h_j`` (no parameters; query and key sizes must be equal),
   - :class:`ScaledDotScore` ``s^T h_j / sqrt(d)``,
   - :class:`GeneralScore` ``s^T W h_j`` (Luong's "general", a multiplicative score),
-  - Chapter 3's :class:`~attention_course.models.attention.AdditiveScore`
+  - Chapter 3's :class:`~attention_course.models.additive_attention.AdditiveScore`
     ``v^T tanh(W_1 h_j + W_2 s)`` (Bahdanau's, also called "concat");
 
 * **normalisers** ``normalize(scores, mask) -> weights`` (mask True at real positions,
@@ -37,7 +38,7 @@ import math
 import torch
 from torch import nn
 
-from .attention import AdditiveScore, Attention, masked_softmax
+from .additive_attention import AdditiveScore, Attention, masked_softmax
 
 __all__ = [
     "AdditiveScore",

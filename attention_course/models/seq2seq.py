@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..data.sequences import BOS, PAD, sequence_accuracy
-from .attention import AdditiveScore, Attention
+from ..data.sequences import BOS, PAD, length_mask, sequence_accuracy
+from .additive_attention import AdditiveScore, Attention
 
 
 class Seq2Seq(nn.Module):
@@ -92,7 +92,7 @@ class BidirectionalEncoder(nn.Module):
         """Return states (batch, length, 2 * hidden) and the summary (batch, 2 * hidden)."""
         embedded = self.embed(source)
         positions = torch.arange(source.shape[1])[None, :]
-        inside = positions < lengths[:, None]
+        inside = length_mask(lengths, source.shape[1])
         # Each source reversed within its own length (padding stays at the end), so the
         # backward GRU starts at the source's last symbol, not at its padding. Forward
         # states at padded positions come after the source's end and are zeroed below.
@@ -132,7 +132,7 @@ class AttentionSeq2Seq(nn.Module):
     * output: logits = W_o [s_i ; c_i ; embed(y_(i-1))], i.e. g(y_(i-1), s_i, c_i).
 
     The first state is s_0 = tanh(W_s [forward h_n ; backward h_1]). ``attention`` is an
-    :class:`~attention_course.models.attention.Attention` (or any module with its
+    :class:`~attention_course.models.additive_attention.Attention` (or any module with its
     ``keys(states)`` and ``context, weights = attention(query, keys, values, mask)``);
     the default is Bahdanau's additive score with a masked softmax. Its query size is
     ``model.query_size`` (the decoder's), its key size ``model.key_size`` (twice the
@@ -170,7 +170,7 @@ class AttentionSeq2Seq(nn.Module):
     def encode(self, source: torch.Tensor, lengths: torch.Tensor) -> EncodedSource:
         """Encoder states and what every decoder step needs of them, and s_0."""
         states, summary = self.encoder(source, lengths)
-        mask = torch.arange(source.shape[1])[None, :] < lengths[:, None]
+        mask = length_mask(lengths, source.shape[1])
         keys = None if self.attention is None else self.attention.keys(states)
         return EncodedSource(states, keys, mask, summary), torch.tanh(self.first_state(summary))
 

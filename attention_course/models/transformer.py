@@ -9,7 +9,7 @@
   norm and a position-wise feed-forward network; tested equal to
   ``torch.nn.TransformerEncoderLayer`` / ``TransformerDecoderLayer`` with copied weights.
 
-Masks follow :mod:`attention_course.attention`: boolean, **True where a query may
+Masks follow :mod:`attention_course.models.dot_product_attention`: boolean, **True where a query may
 attend to a key**. ``nn.MultiheadAttention`` and the ``nn.Transformer*`` layers use the
 opposite convention (True = blocked), so pass them ``~mask``.
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..attention import scaled_dot_product_attention
+from .dot_product_attention import scaled_dot_product_attention
 
 
 def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
@@ -56,8 +56,8 @@ class MultiHeadAttention(nn.Module):
     (batch, n_keys, d_model) keys and values; it returns the output (batch, n_queries,
     d_model) and every head's weights (batch, n_heads, n_queries, n_keys). ``mask`` is
     boolean, True = may attend, broadcastable to (batch, n_queries, n_keys) (e.g. from
-    :func:`~attention_course.attention.padding_mask` or ``causal_mask``); it applies to
-    every head.
+    :func:`~attention_course.models.dot_product_attention.padding_mask` or ``causal_mask``);
+    it applies to every head.
     """
 
     def __init__(self, d_model: int, n_heads: int, bias: bool = True):

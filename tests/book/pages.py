@@ -1,4 +1,4 @@
-"""Reading the pages of the book that `make test` builds (see tests/book/conftest.py)."""
+"""Reading the pages of the book that `make test` builds (see tools/book_paths.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import json
 import re
 from html.parser import HTMLParser
 
-from tests.book.conftest import TEST_BOOK
-
-HTML = TEST_BOOK / "html"
+from tools.book_paths import TEST_BOOK_HTML as HTML
 
 STATE_SCRIPT = re.compile(
     r'(<script type="application/vnd.jupyter.widget-state\+json">)(.*?)(</script>)', re.S

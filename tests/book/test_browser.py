@@ -31,9 +31,8 @@ from pathlib import Path
 import pytest
 
 from tests.book.pages import HTML, STATE_SCRIPT, is_frame_demo, read, redirect_target, widget_states
-from tests.helpers import ROOT
+from tools.book_paths import ROOT, SCREENSHOTS
 
-SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

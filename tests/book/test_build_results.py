@@ -5,9 +5,7 @@ import json
 import pytest
 from jupyter_cache import get_cache
 
-from tests.book.conftest import METRICS
-from tests.helpers import ROOT
-from tests.notebook_timing import BAR_SECONDS, HARD_LIMIT_SECONDS
+from tools.book_paths import METRICS, NOTEBOOK_BAR_SECONDS, NOTEBOOK_LIMIT_SECONDS, ROOT
 
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
 
@@ -44,10 +42,10 @@ def test_every_notebook_ran_within_the_time_limit(built_book, capsys):
     assert set(seconds) == expected
     with capsys.disabled():
         print(
-            f"\nexecution time in the book build (bar {BAR_SECONDS} s, "
-            f"limit {HARD_LIMIT_SECONDS} s)"
+            f"\nexecution time in the book build (bar {NOTEBOOK_BAR_SECONDS} s, "
+            f"limit {NOTEBOOK_LIMIT_SECONDS} s)"
         )
         for name, value in sorted(seconds.items()):
             print(f"{value:7.1f} s  {name}")
         print(f"{sum(seconds.values()):7.1f} s  in all")
-    assert all(value <= HARD_LIMIT_SECONDS for value in seconds.values()), seconds
+    assert all(value <= NOTEBOOK_LIMIT_SECONDS for value in seconds.values()), seconds

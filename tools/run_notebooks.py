@@ -1,8 +1,9 @@
 """Execute every chapter and solution twice: under nbval, then in the book build.
 
-``make test`` runs this between the fast tests and the tests of the built book. The two
-runs record their metrics in separate folders (``_build/metrics/nbval`` and ``.../book``),
-which ``tests/book/test_build_results.py`` then compares: the determinism bar.
+``make test`` runs this (``python -m tools.run_notebooks``) between the fast tests and the
+tests of the built book. The two runs record their metrics in separate folders
+(``_build/metrics/nbval`` and ``.../book``, see :mod:`tools.book_paths`), which
+``tests/book/test_build_results.py`` then compares: the determinism bar.
 
 The runs go one after the other. Side by side they would save a few minutes, but their
 kernels then race for TCP ports (a port chosen free by one launcher is taken by the
@@ -20,10 +21,8 @@ import sys
 from pathlib import Path
 
 from attention_course.reporting import METRICS_DIR_VARIABLE
+from tools.book_paths import METRICS, NOTEBOOK_LIMIT_SECONDS, ROOT, TEST_BOOK_OUTPUT
 
-ROOT = Path(__file__).resolve().parent.parent
-METRICS = ROOT / "_build" / "metrics"
-TEST_BOOK = ROOT / "_build" / "test-book"
 BIN = Path(sys.executable).parent
 
 RUNS = {
@@ -32,9 +31,9 @@ RUNS = {
         "-m",
         "pytest",
         "-p",
-        "tests.notebook_timing",
+        "tools.notebook_timing",
         "--nbval-lax",
-        "--nbval-cell-timeout=120",
+        f"--nbval-cell-timeout={NOTEBOOK_LIMIT_SECONDS}",
         "chapters",
         "solutions",
     ],
@@ -43,7 +42,7 @@ RUNS = {
         "build",
         ".",
         "--path-output",
-        str(TEST_BOOK),
+        str(TEST_BOOK_OUTPUT),
         "--warningiserror",
         "--nitpick",
         "--keep-going",
@@ -52,7 +51,7 @@ RUNS = {
 
 
 def main() -> int:
-    subprocess.run(["rm", "-rf", str(METRICS), str(TEST_BOOK)], check=True)
+    subprocess.run(["rm", "-rf", str(METRICS), str(TEST_BOOK_OUTPUT)], check=True)
     failed = []
     for name, command in RUNS.items():
         print(f"== {name}: {' '.join(command[1:] if name == 'nbval' else command)}", flush=True)

@@ -6,7 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from attention_course.attention import causal_mask, padding_mask, scaled_dot_product_attention
+from attention_course.models.dot_product_attention import (
+    causal_mask,
+    padding_mask,
+    scaled_dot_product_attention,
+)
 
 
 def random_qkv(*batch, n_queries=5, n_keys=7, d_k=8, d_v=3, seed=0):

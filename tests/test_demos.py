@@ -1,83 +1,15 @@
-"""Seeding, metrics, training loop and demos."""
+"""Widget demos of pre-rendered frames (attention_course.demos)."""
 
 import base64
-import json
 
 import ipywidgets as widgets
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
-import torch
 
 from attention_course.demos import frame_demo, state_size
-from attention_course.reporting import METRICS_DIR_VARIABLE, report_metrics
-from attention_course.reproducibility import set_seed
-from attention_course.training import train, warmup_cosine
 
 matplotlib.use("Agg")
-
-
-def test_report_prints_and_records_when_asked(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(METRICS_DIR_VARIABLE, str(tmp_path))
-    report_metrics("nb", accuracy=torch.tensor(0.5), steps=3)
-    report_metrics("nb", loss=0.25)
-    assert "accuracy = 0.5000" in capsys.readouterr().out
-    assert json.loads((tmp_path / "nb.json").read_text()) == {
-        "accuracy": 0.5,
-        "loss": 0.25,
-        "steps": 3,
-    }
-
-
-def test_report_writes_nothing_by_default(tmp_path, monkeypatch):
-    monkeypatch.delenv(METRICS_DIR_VARIABLE, raising=False)
-    monkeypatch.chdir(tmp_path)
-    report_metrics("nb", accuracy=1.0)
-    assert list(tmp_path.iterdir()) == []
-
-
-def fit_line(seed):
-    set_seed(seed)
-    model = torch.nn.Linear(1, 1)
-    x = torch.linspace(-1, 1, 32)[:, None]
-
-    def loss(step):
-        return ((model(x) - 3 * x) ** 2).mean()
-
-    return train(model, loss, steps=200, lr=0.05), model
-
-
-def test_training_is_deterministic_and_learns():
-    log_a, model_a = fit_line(0)
-    log_b, _ = fit_line(0)
-    assert log_a.losses == log_b.losses
-    assert log_a.final_loss < 1e-3 and abs(model_a.weight.item() - 3) < 0.05
-    assert not model_a.training
-
-
-def test_warmup_cosine_rises_then_falls_to_zero():
-    multiplier = warmup_cosine(steps=10, warmup=4)
-    values = [multiplier(step) for step in range(10)]
-    assert values[:4] == [0.25, 0.5, 0.75, 1.0]
-    assert (
-        values[4] == 1.0 and all(a > b for a, b in zip(values[4:], values[5:])) and values[-1] > 0
-    )
-    assert multiplier(10) == pytest.approx(0.0)
-    with pytest.raises(ValueError, match="warmup"):
-        warmup_cosine(steps=5, warmup=5)
-
-
-def test_training_follows_the_schedule():
-    model = torch.nn.Linear(1, 1)
-
-    def loss(step):
-        return model(torch.ones(1, 1)).sum()
-
-    before = model.weight.detach().clone()
-    train(model, loss, steps=3, lr=0.1, schedule=lambda step: 0.0)
-    assert torch.equal(model.weight, before), "a multiplier of 0 must freeze the weights"
-    train(model, loss, steps=3, lr=0.1, schedule=lambda step: 1.0 if step == 2 else 0.0)
-    assert not torch.equal(model.weight, before), "the multiplier of step 2 is 1"
 
 
 def draw(scale, kind="line"):

@@ -12,6 +12,8 @@ import math
 
 import torch
 
+from ..data.sequences import length_mask
+
 
 def scaled_dot_product_attention(
     query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor | None = None
@@ -52,7 +54,4 @@ def padding_mask(lengths: torch.Tensor, max_length: int | None = None) -> torch.
     The axis of size 1 broadcasts over the queries: no query may attend to a padding
     position. Combine with a causal mask by ``&``.
     """
-    lengths = torch.as_tensor(lengths)
-    max_length = int(lengths.max()) if max_length is None else max_length
-    positions = torch.arange(max_length, device=lengths.device)
-    return (positions[None, :] < lengths[:, None])[:, None, :]
+    return length_mask(lengths, max_length)[:, None, :]

@@ -1,13 +1,41 @@
+"""Padded symbol sequences, the copy and reversal tasks, their masks and accuracy."""
+
 import torch
 
 from attention_course.data.sequences import (
     BOS,
     PAD,
+    length_mask,
+    mean_by_length,
     sequence_accuracy,
     sequence_batch,
-    vocabulary_size,
 )
-from attention_course.models.seq2seq import Seq2Seq
+
+
+def test_mean_by_length_groups_and_bins():
+    values = torch.tensor([1.0, 0.0, 1.0, 1.0])
+    lengths = torch.tensor([3, 3, 5, 9])
+    assert mean_by_length(values, lengths) == ([(3, 3), (5, 5), (9, 9)], [0.5, 1.0, 1.0], [2, 1, 1])
+    assert mean_by_length(values, lengths, edges=[0, 4, 6, 8, 12]) == (
+        [(0, 3), (4, 5), (8, 11)],
+        [0.5, 1.0, 1.0],
+        [2, 1, 1],
+    )
+
+
+def test_accuracy_counts_target_positions_when_targets_have_their_own_lengths():
+    from attention_course.data.sequences import SequenceBatch
+
+    target = torch.tensor([[5, 6, 0], [7, 8, 0]])
+    batch = SequenceBatch(
+        source=torch.ones(2, 12, dtype=torch.long),
+        target=target,
+        lengths=torch.tensor([3, 12]),
+        target_lengths=torch.tensor([2, 2]),
+    )
+    predicted = torch.tensor([[5, 6, 9], [7, 3, 9]])
+    token, exact = sequence_accuracy(predicted, batch)
+    assert token.tolist() == [1.0, 0.5] and exact.tolist() == [1.0, 0.0]
 
 
 def test_reversal_targets_are_each_source_reversed_and_padded():
@@ -47,16 +75,13 @@ def test_accuracy_counts_only_positions_inside_each_length():
     assert torch.equal(exact, torch.tensor([0.0, 1.0]))
 
 
-def test_context_is_the_state_after_each_sequences_own_last_symbol():
-    torch.manual_seed(0)
-    model = Seq2Seq(vocabulary_size(10), hidden_size=16)
-    batch = sequence_batch(
-        4, 2, 7, lengths=torch.tensor([7, 2, 5, 3]), generator=torch.Generator().manual_seed(1)
-    )
-    states, context = model.encode(batch.source, batch.lengths)
-    assert states.shape == (4, 7, 16) and context.shape == (1, 4, 16)
-    for row, length in enumerate(batch.lengths):
-        assert torch.allclose(context[0, row], states[row, length - 1])
-    logits = model(batch.source, batch.lengths, batch.decoder_input)
-    assert logits.shape == (4, 7, vocabulary_size(10))
-    assert model.greedy_decode(batch.source, batch.lengths, steps=5).shape == (4, 5)
+def test_length_mask_is_true_at_each_sequences_real_positions():
+    mask = length_mask(torch.tensor([3, 1, 0]))
+    assert mask.dtype == torch.bool
+    assert mask.tolist() == [[True, True, True], [True, False, False], [False, False, False]]
+    assert length_mask([2, 4], max_length=6).tolist() == [
+        [True, True, False, False, False, False],
+        [True, True, True, True, False, False],
+    ]
+    batch = sequence_batch(5, 1, 6, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(batch.source_mask, batch.source != PAD)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from attention_course.attention import causal_mask, padding_mask
+from attention_course.models.dot_product_attention import causal_mask, padding_mask
 from attention_course.models.transformer import (
     DecoderBlock,
     EncoderBlock,

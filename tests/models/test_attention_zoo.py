@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from attention_course.data.dates import date_task
-from attention_course.models.attention import AdditiveScore, Attention, masked_softmax
+from attention_course.models.additive_attention import AdditiveScore, Attention, masked_softmax
 from attention_course.models.attention_zoo import (
     DotScore,
     GeneralScore,

@@ -1,17 +1,15 @@
 """pytest plugin for the nbval run: time each notebook and enforce the hard limit.
 
-Loaded with ``-p tests.notebook_timing``. Prints one line per notebook, writes the
+Loaded with ``-p tools.notebook_timing``. Prints one line per notebook, writes the
 times to ``_build/metrics/nbval-seconds.json`` and fails the session when a notebook
-took longer than the hard limit (the book's bar is 60 s; the limit leaves room for a
-slow machine).
+took longer than the limit (the bar and the limit are in :mod:`tools.book_paths`).
 """
 
 import json
 from collections import defaultdict
-from pathlib import Path
 
-HARD_LIMIT_SECONDS = 120
-BAR_SECONDS = 60
+from tools.book_paths import NBVAL_SECONDS, NOTEBOOK_BAR_SECONDS, NOTEBOOK_LIMIT_SECONDS
+
 _seconds: dict[str, float] = defaultdict(float)
 
 
@@ -27,18 +25,17 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("notebook execution times")
     for path, seconds in sorted(_seconds.items()):
         flag = ""
-        if seconds > HARD_LIMIT_SECONDS:
-            flag = f"  over the {HARD_LIMIT_SECONDS} s limit"
-        elif seconds > BAR_SECONDS:
-            flag = f"  over the {BAR_SECONDS} s bar"
+        if seconds > NOTEBOOK_LIMIT_SECONDS:
+            flag = f"  over the {NOTEBOOK_LIMIT_SECONDS} s limit"
+        elif seconds > NOTEBOOK_BAR_SECONDS:
+            flag = f"  over the {NOTEBOOK_BAR_SECONDS} s bar"
         terminalreporter.write_line(f"{seconds:7.1f} s  {path}{flag}")
     terminalreporter.write_line(f"{sum(_seconds.values()):7.1f} s  in all")
-    out = Path("_build/metrics/nbval-seconds.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dict(sorted(_seconds.items())), indent=1))
+    NBVAL_SECONDS.parent.mkdir(parents=True, exist_ok=True)
+    NBVAL_SECONDS.write_text(json.dumps(dict(sorted(_seconds.items())), indent=1))
 
 
 def pytest_sessionfinish(session, exitstatus):
-    slow = [path for path, seconds in _seconds.items() if seconds > HARD_LIMIT_SECONDS]
+    slow = [path for path, seconds in _seconds.items() if seconds > NOTEBOOK_LIMIT_SECONDS]
     if slow and session.exitstatus == 0:
         session.exitstatus = 1
