@@ -53,13 +53,13 @@ def read_runtime(path: Path = RUNTIME) -> tuple[str, dict[str, str]]:
         if name == "python":
             python = version
         else:
-            packages[_canonical(name)] = version
+            packages[canonical_name(name)] = version
     if python is None:
         raise SystemExit(f"{path} names no python==X.Y line")
     return python, packages
 
 
-def _canonical(name: str) -> str:
+def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -134,7 +134,7 @@ def changes_to_runtime(course: str, packages: dict[str, str]) -> list[str]:
         installs = json.loads(report.read_text())["install"]
     changes = []
     for item in installs:
-        name = _canonical(item["metadata"]["name"])
+        name = canonical_name(item["metadata"]["name"])
         version = item["metadata"]["version"]
         if name in packages and version != packages[name]:
             changes.append(f"{name} {packages[name]} -> {version}")
@@ -151,9 +151,28 @@ def install_like_the_setup_cell() -> float:
     assert source != cell, "the set-up cell no longer names the course as setup_packages does"
     start = time.monotonic()
     subprocess.run(
-        [str(VENV / "bin" / "python"), "-c", source], check=True, cwd=tempfile.gettempdir()
+        [str(VENV / "bin" / "python"), "-c", source],
+        check=True,
+        cwd=tempfile.gettempdir(),
+        env=environment(),
     )
-    return time.monotonic() - start
+    seconds = time.monotonic() - start
+    # The notebooks must import the course the cell installed, not this clone's source.
+    where = subprocess.run(
+        [
+            str(VENV / "bin" / "python"),
+            "-c",
+            "import attention_course; print(attention_course.__file__)",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        env=environment(),
+    ).stdout.strip()
+    if not where.startswith(str(VENV)):
+        raise SystemExit(f"the notebooks would import the course from {where}, not from {VENV}")
+    return seconds
 
 
 def nbformat_cell(path: Path) -> str:
@@ -243,11 +262,11 @@ def refresh() -> int:
         for line in response.read().decode().splitlines():
             name, _, version = line.partition("==")
             if version and not line.startswith("#"):
-                published[_canonical(name)] = version.strip()
+                published[canonical_name(name)] = version.strip()
     lines, missing = [], []
     for line in RUNTIME.read_text().splitlines():
         name, _, _ = line.partition("==")
-        key = _canonical(name)
+        key = canonical_name(name)
         if line.startswith("#") or key == "python" or not line.strip():
             lines.append(line)
         elif key in published:
