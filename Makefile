@@ -13,7 +13,7 @@ export TQDM_DISABLE := 1
 # 2-core machine ran a training loop 30 times slower than one thread.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: book test lint format assets profile notebooks other-cpus lock clean
+.PHONY: book test lint format assets profile notebooks colab colab-refresh other-cpus lock clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,16 @@ profile: $(INSTALLED)
 
 notebooks: $(INSTALLED)
 	$(BIN)/python -m tools.notebooks sync
+
+# The book as students get it in Google Colab: Colab's Python and package versions
+# (colab/runtime.txt), the course installed by the notebooks' own set-up cell, every chapter
+# and solution run there (tools/colab.py). `make colab-refresh` updates the versions from
+# the list Colab publishes (needs the network).
+colab: $(INSTALLED)
+	$(BIN)/python -m tools.colab
+
+colab-refresh: $(INSTALLED)
+	$(BIN)/python -m tools.colab refresh
 
 # Training ends at slightly different numbers on another CPU (other float kernels), so a
 # quality bar, or a claim in the prose, must hold there too. This runs every chapter as

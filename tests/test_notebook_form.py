@@ -14,7 +14,7 @@ ALL = sorted(p for folder in NOTEBOOK_FOLDERS for p in (ROOT / folder).glob("*.i
 def test_first_cell_installs_the_package_in_colab(path):
     first = nbformat.read(path, as_version=4).cells[0]
     assert is_setup_cell(first)
-    assert first.source == notebooks.setup_cell_source(notebooks.repository_url(ROOT))
+    assert first.source == notebooks.setup_cell(ROOT, path).source
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(ROOT)))

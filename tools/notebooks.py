@@ -1,8 +1,9 @@
 """Maintainers' tool: keep every notebook in its canonical form and generate the labs.
 
 ``python -m tools.notebooks sync`` (``make notebooks``)
-    * puts the Colab set-up cell, built from the repository URL in ``_config.yml``,
-      first in every notebook of ``chapters/``, ``solutions/`` and ``labs/``;
+    * puts the Colab set-up cell first in every notebook of ``chapters/``, ``solutions/``
+      and ``labs/``: it installs the course at the tag ``v<version>`` (the version in
+      ``pyproject.toml``) of the repository named in ``_config.yml``;
     * strips outputs from chapters and solutions (the book build executes them);
     * writes ``labs/NN_topic.ipynb`` from ``solutions/NN_topic.ipynb``: each body between
       ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes a stub that raises
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import re
 import sys
 from pathlib import Path
@@ -42,35 +44,86 @@ def repository_url(root: Path) -> str:
         raise NotebookError("_config.yml has no repository: url: entry") from None
 
 
-def setup_cell_source(url: str) -> str:
-    return (
-        "# Colab set-up: installs the course's package when it is missing "
-        "(does nothing locally).\n"
-        "import importlib.util\n"
-        "import subprocess\n"
-        "import sys\n"
-        "\n"
-        'if importlib.util.find_spec("attention_course") is None:\n'
-        f'    package = "attention-course @ git+{url}"\n'
-        '    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", package])'
-    )
+# Packages a notebook needs beyond the course's own dependencies, installed without their
+# dependencies (only their data is read); the versions are those of requirements.txt.
+NO_DEPS_PACKAGES = {"chapters/08_time_series.ipynb": ("traffic-anomaly",)}
 
 
-def setup_cell(url: str) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(setup_cell_source(url))
+def package_version(root: Path) -> str:
+    """The course's version, from pyproject.toml: the tag the set-up cells install."""
+    import tomllib
+
+    return tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+
+
+def pinned_version(root: Path, package: str) -> str:
+    """``package``'s pin in requirements.txt (the versions the book is built with)."""
+    wanted = package.lower().replace("_", "-")
+    for line in (root / "requirements.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        if name.strip().lower().replace("_", "-") == wanted:
+            return version.strip()
+    raise NotebookError(f"requirements.txt pins no {package}")
+
+
+def setup_packages(root: Path, notebook: Path) -> tuple[str, list[str]]:
+    """What a notebook's set-up cell installs: the course at this version's tag, and the
+    packages it installs without their dependencies."""
+    course = f"attention-course @ git+{repository_url(root)}@v{package_version(root)}"
+    where = notebook.relative_to(root).as_posix()
+    extra = [
+        f"{package}=={pinned_version(root, package)}" for package in NO_DEPS_PACKAGES.get(where, ())
+    ]
+    return course, extra
+
+
+def setup_cell_source(course: str, no_deps: list[str]) -> str:
+    """The first cell of every notebook. In Colab it installs the course without changing
+    any package Colab already has (pip gets them all as constraints: it may add packages,
+    never upgrade one); where the course is installed it does nothing."""
+    lines = [
+        "# Colab set-up: installs this course's package, keeping every package Colab already",
+        "# has at its version. Does nothing where the package is installed (locally).",
+        "import importlib.metadata",
+        "import importlib.util",
+        "import subprocess",
+        "import sys",
+        "",
+        'if importlib.util.find_spec("attention_course") is None:',
+        "    installed = {}  # name -> version of the package in use (the first on the path)",
+        "    for dist in importlib.metadata.distributions():",
+        '        if dist.metadata["Name"]:',
+        '            installed.setdefault(dist.metadata["Name"].lower(), dist.version)',
+        '    with open("/tmp/colab-installed.txt", "w") as keep:',
+        '        keep.writelines(f"{name}=={version}\\n" for name, version in installed.items())',
+        '    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--constraint", keep.name]',
+        f"    course = {json.dumps(course)}",
+        "    subprocess.check_call([*pip, course])",
+    ]
+    lines += [
+        f'    subprocess.check_call([*pip, "--no-deps", {json.dumps(package)}])'
+        for package in no_deps
+    ]
+    return "\n".join(lines)
+
+
+def setup_cell(root: Path, notebook: Path) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(setup_cell_source(*setup_packages(root, notebook)))
     cell["id"] = SETUP_TAG  # a fixed id, so regenerating gives the same file
     # Hidden in the HTML book, where there is nothing to install.
     cell.metadata["tags"] = [SETUP_TAG, "remove-cell"]
     return cell
 
 
-def with_setup_cell(notebook: nbformat.NotebookNode, url: str) -> nbformat.NotebookNode:
+def with_setup_cell(
+    notebook: nbformat.NotebookNode, cell: nbformat.NotebookNode
+) -> nbformat.NotebookNode:
     """Return a copy whose first cell is the canonical set-up cell (replacing an old one)."""
     notebook = copy.deepcopy(notebook)
     cells = [
         cell for cell in notebook.cells if SETUP_TAG not in cell.get("metadata", {}).get("tags", [])
     ]
-    notebook.cells = [setup_cell(url), *cells]
+    notebook.cells = [cell, *cells]
     return notebook
 
 
@@ -146,15 +199,16 @@ def lab_from_solution(
 
 def expected_files(root: Path) -> dict[Path, str]:
     """Every notebook file as ``sync`` would write it."""
-    url = repository_url(root)
     expected: dict[Path, str] = {}
     for folder in ("chapters", "solutions"):
         for path in sorted((root / folder).glob("*.ipynb")):
             notebook = nbformat.read(path, as_version=4)
-            expected[path] = _dumps(with_setup_cell(without_outputs(notebook), url))
+            cell = setup_cell(root, path)
+            expected[path] = _dumps(with_setup_cell(without_outputs(notebook), cell))
     for path in sorted((root / "solutions").glob("*.ipynb")):
         solution = nbformat.read(path, as_version=4)
-        lab = lab_from_solution(with_setup_cell(solution, url), name=str(path.relative_to(root)))
+        solution = with_setup_cell(solution, setup_cell(root, path))
+        lab = lab_from_solution(solution, name=str(path.relative_to(root)))
         expected[root / "labs" / path.name] = _dumps(lab)
     return expected
 

@@ -66,21 +66,35 @@ def test_a_solution_without_exercises_is_an_error():
         lab_from_solution(solution)
 
 
-def test_setup_cell_is_first_once_and_uses_the_url():
-    notebook = notebooks.with_setup_cell(make_solution(), "https://example.org/repo")
-    again = notebooks.with_setup_cell(notebook, "https://example.org/other")
-    assert [notebooks.SETUP_TAG in c.metadata.get("tags", []) for c in again.cells] == [
-        True,
-        False,
-        False,
-    ]
-    assert "git+https://example.org/other" in again.cells[0].source
+def a_book(tmp_path):
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.org/r\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nversion = "1.2.0"\n')
+    (tmp_path / "requirements.txt").write_text("traffic_anomaly==2.5.4\n")
+    for folder in ("chapters", "solutions", "labs"):
+        (tmp_path / folder).mkdir()
+    return tmp_path
+
+
+def test_setup_cell_is_first_once_and_installs_this_version(tmp_path):
+    root = a_book(tmp_path)
+    cell = notebooks.setup_cell(root, root / "solutions" / "03_x.ipynb")
+    notebook = notebooks.with_setup_cell(make_solution(), cell)
+    again = notebooks.with_setup_cell(notebook, cell)
+    tags = [notebooks.SETUP_TAG in c.metadata.get("tags", []) for c in again.cells]
+    assert tags == [True, False, False]
+    assert '"attention-course @ git+https://example.org/r@v1.2.0"' in again.cells[0].source
+    assert "--no-deps" not in again.cells[0].source
+
+
+def test_chapter_8_also_installs_the_traffic_counts_without_their_dependencies(tmp_path):
+    root = a_book(tmp_path)
+    source = notebooks.setup_cell(root, root / "chapters" / "08_time_series.ipynb").source
+    assert '[*pip, "--no-deps", "traffic-anomaly==2.5.4"]' in source
+    compile(source, "<set-up cell>", "exec")
 
 
 def test_sync_then_check_on_a_copy_of_a_book(tmp_path):
-    (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.org/r\n")
-    for folder in ("chapters", "solutions", "labs"):
-        (tmp_path / folder).mkdir()
+    a_book(tmp_path)
     nbformat.write(make_solution(), tmp_path / "solutions" / "03_x.ipynb")
     assert notebooks.stale_files(tmp_path) == ["solutions/03_x.ipynb", "labs/03_x.ipynb"]
     notebooks.sync(tmp_path)
