@@ -42,43 +42,54 @@ CELL_SECONDS = 5
 NOTEBOOK_SECONDS = 45
 MEMORY_GIB = 3
 
-# file -> points per exercise (rnn_step, encode, gru_step, state_gradient_norms), status,
-# and words the gradebook's detail must contain
+EXERCISES = (
+    "gru_step",
+    "encode",
+    "state_gradient_norms",
+    "recall_by_position",
+    "reading_the_bottleneck",
+)
+NOT_CHECKED_AFTER_ENCODE = (
+    "not checked: state_gradient_norms, recall_by_position, reading_the_bottleneck"
+)
+# file -> points per exercise (in the order of EXERCISES), status, and words the
+# gradebook's detail must contain
 EXPECTED = {
-    "solution.ipynb": ((2, 2, 3, 3), GRADED, []),
-    "unsolved.ipynb": ((0, 0, 0, 0), GRADED, []),
-    "bob/half_solved.ipynb": ((2, 2, 0, 0), GRADED, []),
+    "solution.ipynb": ((3, 3, 2, 3, 1), GRADED, []),
+    "unsolved.ipynb": ((0, 0, 0, 0, 0), GRADED, []),
+    "bob/half_solved.ipynb": ((3, 3, 0, 0, 0), GRADED, []),
     "endless_loop.ipynb": (
-        (2, 0, 3, 3),
+        (3, 3, 0, 3, 1),
         TIME_LIMIT,
-        ["the check of encode", f"within {CELL_SECONDS} s", "interrupted"],
+        ["the check of state_gradient_norms", f"within {CELL_SECONDS} s", "interrupted"],
     ),
     "ignores_interrupts.ipynb": (
-        (2, 2, 0, 0),
+        (3, 3, 0, 0, 0),
         TIME_LIMIT,
-        ["did not stop when interrupted", "not checked: gru_step, state_gradient_norms"],
+        ["did not stop when interrupted", NOT_CHECKED_AFTER_ENCODE],
     ),
     "kills_its_kernel.ipynb": (
-        (2, 2, 0, 0),
+        (3, 3, 0, 0, 0),
         KERNEL_DIED,
         [
-            "def gru_step",
+            "def state_gradient_norms",
             "the kernel died (exit code 1)",
-            "not checked: gru_step, state_gradient_norms",
+            NOT_CHECKED_AFTER_ENCODE,
         ],
     ),
     "memory_blow_up.ipynb": (
-        (2, 2, 3, 3),
+        (3, 3, 2, 3, 1),
         MEMORY_LIMIT,
         [f"ran out of memory (limit {MEMORY_GIB} GiB)"],
     ),
     # Its tricks inside its kernel change nothing: the checks judge outside the kernel.
-    # Its encode returns zeros of the right shapes (1 case of 3); gru_step is a stub.
-    "overwrites_checks.ipynb": ((2, 0.67, 0, 0), GRADED, []),
-    # z and 1 - z swapped: only the shape is right (1 case of 4)
-    "wrong_gru_edited_checks.ipynb": ((2, 2, 0.75, 3), GRADED, []),
-    "corrupted.ipynb": ((0, 0, 0, 0), UNREADABLE, ["NotJSONError"]),
-    "lab02_by_mistake.ipynb": ((0, 0, 0, 0), WRONG_LAB, ["lab 02, not of lab 01"]),
+    # Its encode returns zeros of the right shapes (2 cases of 7: the shapes, and zeros
+    # at the padding); the later exercises are stubs.
+    "overwrites_checks.ipynb": ((3, 0.86, 0, 0, 0), GRADED, []),
+    # z and 1 - z swapped: only the shape is right (1 case of 7)
+    "wrong_gru_edited_checks.ipynb": ((0.43, 3, 2, 3, 1), GRADED, []),
+    "corrupted.ipynb": ((0, 0, 0, 0, 0), UNREADABLE, ["NotJSONError"]),
+    "lab02_by_mistake.ipynb": ((0, 0, 0, 0, 0), WRONG_LAB, ["lab 02, not of lab 01"]),
 }
 
 
@@ -116,19 +127,22 @@ def write_submissions(folder):
     submissions = {
         "solution.ipynb": solution,
         "unsolved.ipynb": lab,
-        "bob/half_solved.ipynb": solved(lab, "rnn_step", "encode"),  # the last one deleted
+        # gru_step and encode solved, state_gradient_norms deleted
+        "bob/half_solved.ipynb": solved(lab, "gru_step", "encode"),
         # The classic: the loop counter is never increased.
         "endless_loop.ipynb": edited(
             solution,
-            "for t in range(inputs.shape[1]):\n        h = cell(inputs[:, t], h)",
-            "t = 0\n    while t < inputs.shape[1]:\n        h = cell(inputs[:, t], h)",
+            "for x_t in inputs:\n        h = cell(x_t, h)",
+            "t = 0\n    while t < len(inputs):\n        h = cell(inputs[t], h)",
         ),
         "ignores_interrupts.ipynb": after_solution_of(
             solution,
-            "gru_step",
+            "state_gradient_norms",
             "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
         ),
-        "kills_its_kernel.ipynb": after_solution_of(solution, "gru_step", "import os\nos._exit(1)"),
+        "kills_its_kernel.ipynb": after_solution_of(
+            solution, "state_gradient_norms", "import os\nos._exit(1)"
+        ),
         # 8 GiB at once: more than the memory limit, fine for the machine without it.
         "memory_blow_up.ipynb": after_solution_of(
             solution, "state_gradient_norms", "hog = torch.empty(2**31)"
@@ -153,7 +167,7 @@ def write_submissions(folder):
 
     # Overwrites the checks so they always pass, patches NumPy so every comparison is
     # "close", and displays a fake call record of its own.
-    cheat = solved(lab, "rnn_step")
+    cheat = solved(lab, "gru_step")
     cheat = edited(
         cheat,
         '    raise NotImplementedError("encode: not implemented yet")',
@@ -247,10 +261,10 @@ def test_each_submission_gets_the_grade_and_status_it_deserves(graded, name):
     assert graded["code"] == 0
     row = graded["rows"][name]
     points, status, words = EXPECTED[name]
-    got = tuple(float(row[e]) for e in ("rnn_step", "encode", "gru_step", "state_gradient_norms"))
+    got = tuple(float(row[e]) for e in EXERCISES)
     assert (got, row["status"]) == (points, status), row
     assert float(row["total"]) == pytest.approx(sum(points))
-    assert (row["lab"], float(row["maximum"])) == ("01", 10)
+    assert (row["lab"], float(row["maximum"])) == ("01", 12)
     for word in words:
         assert word in row["detail"], row["detail"]
 
@@ -260,10 +274,7 @@ def test_gradebook_has_one_row_per_submission_with_its_columns(graded):
     assert list(next(iter(graded["rows"].values()))) == [
         "file",
         "lab",
-        "rnn_step",
-        "encode",
-        "gru_step",
-        "state_gradient_norms",
+        *EXERCISES,
         "total",
         "maximum",
         "status",
@@ -299,11 +310,11 @@ def test_feedback_repeats_the_check_messages(graded):
         name.replace("/", "__").replace(".ipynb", ".txt") for name in EXPECTED
     )
     wrong = (feedback / "wrong_gru_edited_checks.txt").read_text()
-    assert "Score: 7.75 / 10 (graded)" in wrong
-    assert "✘ equals nn.GRUCell with the same weights: h_t differs from the expected" in wrong
+    assert "Score: 9.43 / 12 (graded)" in wrong
+    assert "✘ equals nn.GRUCell with the same weights: h_t is wrong: z and 1 - z" in wrong
     assert "✔ context is the last state c = h_n" in wrong  # its deleted check still ran
     half = (feedback / "bob__half_solved.txt").read_text()
-    assert "… not implemented yet" in half and "2 / 2 points" in half
+    assert "… not implemented yet" in half and "3 / 3 points" in half
     assert (
         "✘ your function is defined: name 'state_gradient_norms' is not defined: was its "
         "cell deleted or renamed, or did it raise?"
@@ -311,7 +322,10 @@ def test_feedback_repeats_the_check_messages(graded):
     died = (feedback / "kills_its_kernel.txt").read_text()
     assert "the kernel died" in died and "not checked: the notebook stopped" in died
     cheat = (feedback / "overwrites_checks.txt").read_text()
-    assert "✘ states equal nn.RNN's outputs: states differs from the expected values" in cheat
+    assert (
+        "✘ states equal nn.RNN's outputs at the real positions: states at the real positions "
+        "differs from the expected values"
+    ) in cheat
 
 
 def test_command_line_refuses_what_it_cannot_grade(tmp_path, capsys):
@@ -326,7 +340,7 @@ def test_command_line_refuses_what_it_cannot_grade(tmp_path, capsys):
 def test_ctrl_c_stops_the_grading_and_every_kernel(tmp_path):
     solution = nbformat.read(ROOT / "solutions" / f"{LAB1}.ipynb", as_version=4)
     nbformat.write(
-        after_solution_of(solution, "rnn_step", "while True:\n    pass"), tmp_path / "endless.ipynb"
+        after_solution_of(solution, "gru_step", "while True:\n    pass"), tmp_path / "endless.ipynb"
     )
     grader = subprocess.Popen(
         [

@@ -31,24 +31,29 @@ def solved_record(exercise):
 
     import torch
 
-    def rnn_step(x, h, W_xh, W_hh, b):
-        return torch.tanh(x @ W_xh.T + h @ W_hh.T + b)
+    def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+        x_r, x_z, x_n = (x @ weight_ih.T + bias_ih).chunk(3, dim=1)
+        h_r, h_z, h_n = (h @ weight_hh.T + bias_hh).chunk(3, dim=1)
+        r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+        return (1 - z) * torch.tanh(x_n + r * h_n) + z * h
 
-    return json.loads(json.dumps(lab01.check_rnn_step.call(rnn_step)))
+    return json.loads(json.dumps(lab01.check_gru_step.call(gru_step)))
 
 
 def test_a_record_of_right_outputs_earns_the_points():
-    grade = judged({"rnn_step": [solved_record("rnn_step")]})
-    assert grade.earned["rnn_step"] == 2 and grade.status == GRADED
-    assert grade.notes == ["not checked: encode, gru_step, state_gradient_norms"]
+    grade = judged({"gru_step": [solved_record("gru_step")]})
+    assert grade.earned["gru_step"] == 3 and grade.status == GRADED
+    assert grade.notes == [
+        "not checked: encode, state_gradient_norms, recall_by_position, reading_the_bottleneck"
+    ]
 
 
 def test_only_the_last_record_of_the_right_exercise_counts():
-    other = dict(solved_record("rnn_step"), exercise="encode")  # a record for another exercise
-    empty = {"lab": "01", "exercise": "rnn_step", "calls": []}
-    grade = judged({"rnn_step": [solved_record("rnn_step"), empty], "encode": [other]})
-    assert grade.earned["rnn_step"] == 0  # the last one, which is empty
-    assert grade.earned["encode"] == 0  # a record of rnn_step's outputs is not encode's
+    other = dict(solved_record("gru_step"), exercise="encode")  # a record for another exercise
+    empty = {"lab": "01", "exercise": "gru_step", "calls": []}
+    grade = judged({"gru_step": [solved_record("gru_step"), empty], "encode": [other]})
+    assert grade.earned["gru_step"] == 0  # the last one, which is empty
+    assert grade.earned["encode"] == 0  # a record of gru_step's outputs is not encode's
 
 
 def test_a_record_claiming_the_check_broke_is_flagged_and_earns_nothing():
