@@ -841,7 +841,7 @@ def check_train_next_token_model():
             accuracy >= 0.9,
             f"trained with the causal mask, your model predicts {accuracy:.0%} of the "
             "repeated halves from the past (it should be at least 90%): was the mask passed "
-            "to next_token_loss, and did it train 300 steps of 64 sequences at lr=1e-2?",
+            "to next_token_loss, and did it train 200 steps of 64 sequences at lr=1e-2?",
         )
 
     def unmasked_reads_ahead(result):

@@ -297,8 +297,8 @@ WRONG_ANSWERS = [
     ),
     WrongAnswer(
         "check_train_next_token_model",
-        "trained for 20 steps instead of 300",
-        "steps=300, lr=1e-2)",
+        "trained for 20 steps instead of 200",
+        "steps=200, lr=1e-2)",
         "steps=20, lr=1e-2)",
     ),
     # The questions
