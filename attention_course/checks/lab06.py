@@ -1,42 +1,77 @@
-"""Checks for Lab 6: multi-head attention, position encodings and chunked attention.
+"""Checks for Lab 6: heads, grouped key/value heads, and decoding with a key/value cache.
 
-References, computed by the judges: ``torch.nn.MultiheadAttention`` with copied weights for
-multi-head attention (its ``key_padding_mask`` says True = *blocked*, so it gets ``~mask``),
-``torch.nn.functional.scaled_dot_product_attention`` for chunked attention, and the
-formula of Vaswani et al. (2017) for the encodings. Inputs are built so that the common
-mistakes change the result: tokens, heads and features all differ in number (a reshape
-without the transpose keeps the shape but scrambles tokens; with one token or one head it
-would be harmless), and where a wrong answer matches a known mistake the message names it.
+References, computed by the judges: ``torch.nn.MultiheadAttention`` with copied weights
+where every query head has its own key/value head, and otherwise a float64 implementation
+of grouped-query attention (query head h reads key/value head h // (n_heads / n_kv_heads),
+as Llama's ``repeat_kv`` arranges them). Decoding is judged against the judges' own greedy
+decoding of the same weights in float64; the weights and prompts are chosen so that no
+step's two best logits are close enough for rounding to swap them.
+
+Inputs are built so that the common mistakes change the result: tokens, heads and features
+all differ in number; head-splitting is tried with no batch axis and with two; merging is
+tried on heads laid out contiguously, as ``weights @ v`` returns them (where a transpose
+followed by ``view`` raises), as well as on the transposed view ``split_heads`` returns;
+masks come in every shape the lab promises, one of them with as many queries as heads
+(where a head axis in the wrong place broadcasts without an error); keys differ from
+values; and the cache is tried with several new tokens at once (the causal mask then has
+an offset). The experiment's judge checks the tokens against its reference, the counted
+rows against the formula, and only a robust consequence of the student's CPU times (the
+fastest of three rounds each): that the cache at least halves them.
 """
 
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..data.sequences import length_mask
-from ..measure import peak_memory
-from .expect import Mistake, expect_close, expect_parts, expect_tensor, expect_true, seeded_randn
+from ..models.transformer import sinusoidal_positions
+from .calling import CaseFailed
+from .encoding import describe
+from .expect import (
+    Mistake,
+    expect_close,
+    expect_number,
+    expect_parts,
+    expect_tensor,
+    expect_true,
+    seeded_generator,
+    seeded_randn,
+)
+from .expect import expect_choice as _expect_choice
 from .framework import Case, Lab, calls
 
-lab = Lab("06", "Multi-head attention, positions and chunked attention")
+lab = Lab("06", "Multi-head attention, grouped heads and a key/value cache")
 score = lab.score
 
+_HEAD_SHORTCUTS = (
+    "attention_course.models.transformer.split_heads",
+    "attention_course.models.transformer.merge_heads",
+)
+_ATTENTION_SHORTCUTS = (
+    "torch.nn.functional.scaled_dot_product_attention",
+    "torch.nn.MultiheadAttention",
+    "torch.nn.functional.multi_head_attention_forward",
+    "attention_course.models.transformer.MultiHeadAttention",
+)
 
-def _named_tokens(batch, n, d_model):
-    """Entry [b, t, f] = 1000 b + 100 t + f: every number says where it came from."""
-    return (
-        1000 * torch.arange(batch)[:, None, None]
-        + 100 * torch.arange(n)[None, :, None]
-        + torch.arange(d_model)[None, None, :]
-    ).float()
+
+def _as64(tensor):
+    return tensor.detach().to(torch.float64)
+
+
+def _named_tokens(*lead, n, d_model):
+    """Entry [..., t, f] = 1000 * (index of the leading axes) + 100 t + f: every number
+    says where it came from."""
+    count = math.prod(lead)
+    base = 1000 * torch.arange(count).reshape(*lead, 1, 1) if lead else 0
+    return (base + 100 * torch.arange(n)[:, None] + torch.arange(d_model)[None, :]).float()
 
 
 def changed_inputs_after(*args):
     """The recipe that calls the student's function, then returns its result and the names
     of the inputs it changed in place. The function works on copies of its inputs, so the
-    originals never show a change: the guards' log of the check's calls does."""
+    originals never show a change: the guards' log of the check's calls does. (Lab 7's
+    checks use it.)"""
 
     def recipe(function):
         return function(*args), list(function.log.changed_inputs)
@@ -50,143 +85,177 @@ def expect_unchanged(result, message):
     expect_true(not changed, message)
 
 
+def _split(x, n_heads):
+    *lead, n, d_model = x.shape
+    return x.reshape(*lead, n, n_heads, d_model // n_heads).transpose(-3, -2)
+
+
+def _merge(x):
+    *lead, n_heads, n, d_head = x.shape
+    return x.transpose(-3, -2).reshape(*lead, n, n_heads * d_head)
+
+
 # ---------------------------------------------------------------- exercise 1
 
 
-def _split(x, n_heads):
-    batch, n, d_model = x.shape
-    return x.reshape(batch, n, n_heads, d_model // n_heads).transpose(1, 2)
-
-
 _SPLIT_HINT = (
-    "head i must hold features i*d_head .. (i+1)*d_head - 1 of every token, "
-    "with the tokens in order"
+    "head i must hold features i*d_head .. (i+1)*d_head - 1 of every token, with the tokens "
+    "in order. (Entry [..., t, f] of this input is 1000 × (which sequence) + 100 t + f.)"
 )
 
 
-def _split_mistakes(x, n_heads, note=""):
-    batch, n, d_model = x.shape
+def _split_mistakes(x, n_heads):
+    *lead, n, d_model = x.shape
     d_head = d_model // n_heads
     return [
         Mistake(
-            "you reshaped straight to (batch, heads, tokens, d_head): the shape is right but "
-            "each 'head' now holds pieces of several tokens. Reshape to (batch, tokens, heads, "
-            "d_head) first, then swap the heads and tokens axes with transpose(1, 2)" + note,
-            lambda: x.reshape(batch, n_heads, n, d_head),
+            "you reshaped straight to (..., heads, tokens, d_head): the shape is right but "
+            "each 'head' holds pieces of several tokens. Cut each token into heads first, "
+            "(..., tokens, heads, d_head), then swap the heads and tokens axes",
+            lambda: x.reshape(*lead, n_heads, n, d_head),
         ),
         Mistake(
             "head i took every n_heads-th feature; it must take the contiguous slice "
-            "i*d_head .. (i+1)*d_head - 1, as nn.MultiheadAttention does" + note,
-            lambda: x.reshape(batch, n, d_head, n_heads).permute(0, 3, 1, 2),
+            "i*d_head .. (i+1)*d_head - 1, as nn.MultiheadAttention does",
+            lambda: x.reshape(*lead, n, d_head, n_heads).movedim(-1, -3),
         ),
     ]
 
 
-@lab.check(points=2)
+def _expect_split(result, x, n_heads, name):
+    *lead, n, d_model = x.shape
+    got = expect_tensor(result, shape=(*lead, n_heads, n, d_model // n_heads), name=name)
+    expect_close(
+        got,
+        _split(x, n_heads),
+        name=name,
+        hint=_SPLIT_HINT,
+        mistakes=_split_mistakes(x, n_heads),
+    )
+
+
+@lab.check(points=2, forbid=_HEAD_SHORTCUTS)
 def check_split_heads():
-    x = _named_tokens(2, 5, 12)  # 5 tokens, 3 heads of 4: all sizes differ
-    y = _named_tokens(1, 7, 8)
+    x = _named_tokens(2, n=5, d_model=12)  # 5 tokens, 3 heads of 4: all sizes differ
+    y = _named_tokens(1, n=7, d_model=8)
+    alone = _named_tokens(n=5, d_model=12)  # no batch axis
+    beams = _named_tokens(2, 3, n=5, d_model=12)  # (batch, beams, tokens, d_model)
+    transposed = _named_tokens(2, n=12, d_model=5).transpose(-2, -1)  # not contiguous
     plain = calls(x, 3)
 
-    def split(result):
-        return expect_tensor(result, shape=(2, 3, 5, 4), name="split_heads(x, 3)")
-
-    def each_head_holds_its_slice(result):
-        note = ". (Entry [b, t, f] of this input is 1000 b + 100 t + f.)"
-        expect_close(
-            split(result),
-            _split(x, 3),
-            name="split_heads(x, 3)",
-            hint=_SPLIT_HINT + note,
-            mistakes=_split_mistakes(x, 3, note),
-        )
-
-    def works_for_other_sizes(result):
-        for got, n_heads, shape in zip(result, (4, 1), ((1, 4, 7, 2), (1, 1, 7, 8))):
-            name = f"split_heads(x, {n_heads})"
-            expect_close(
-                expect_tensor(got, shape=shape, name=name),
-                _split(y, n_heads),
-                name=name,
-                hint=_SPLIT_HINT,
-                mistakes=_split_mistakes(y, n_heads),
-            )
-
-    def leaves_the_input_alone(result):
-        expect_unchanged(result, "split_heads changed the tensor it was given")
+    def other_sizes(result):
+        four, one = expect_parts(result, "split_heads(x, 4)", "split_heads(x, 1)")
+        _expect_split(four, y, 4, "split_heads(x, 4)")
+        _expect_split(one, y, 1, "split_heads(x, 1)")
 
     return [
-        Case("returns a (batch, heads, tokens, d_head) tensor", plain, split),
+        Case(
+            "returns a (batch, heads, tokens, d_head) tensor",
+            plain,
+            lambda r: expect_tensor(r, shape=(2, 3, 5, 4), name="split_heads(x, 3)"),
+        ),
         Case(
             "head i holds features i·d_head … (i+1)·d_head − 1 of every token, in order",
             plain,
-            each_head_holds_its_slice,
+            lambda r: _expect_split(r, x, 3, "split_heads(x, 3)"),
         ),
         Case(
-            "works for other sizes: 4 heads of 2, and a single head",
+            "other sizes: 4 heads of 2, and a single head",
             lambda f: (f(y, 4), f(y, 1)),
-            works_for_other_sizes,
+            other_sizes,
         ),
-        Case("does not change its input", changed_inputs_after(x, 3), leaves_the_input_alone),
+        Case(
+            "no batch axis: (tokens, d_model) -> (heads, tokens, d_head)",
+            calls(alone, 3),
+            lambda r: _expect_split(r, alone, 3, "split_heads of a (5, 12) tensor"),
+        ),
+        Case(
+            "two leading axes: (batch, beams, tokens, d_model)",
+            calls(beams, 3),
+            lambda r: _expect_split(r, beams, 3, "split_heads of a (2, 3, 5, 12) tensor"),
+        ),
+        Case(
+            "an input that is a transposed view (not contiguous in memory)",
+            calls(transposed, 3),
+            lambda r: _expect_split(r, transposed, 3, "split_heads of a transposed tensor"),
+        ),
     ]
 
 
 # ---------------------------------------------------------------- exercise 2
 
 
-_MERGE_HINT = "token t's output is head 0's row t, then head 1's row t, ... side by side"
+_MERGE_HINT = (
+    "token t's output is head 0's row t, then head 1's row t, ... side by side. (Entry "
+    "[..., t, f] of the expected result is 1000 × (which sequence) + 100 t + f.)"
+)
 
 
-def _merge_mistakes(heads, note=""):
-    batch, n_heads, n, d_head = heads.shape
+def _merge_mistakes(heads):
+    *lead, n_heads, n, d_head = heads.shape
     return [
         Mistake(
-            "you reshaped without moving the heads axis back: transpose(1, 2) to "
-            "(batch, tokens, heads, d_head) first, then reshape" + note,
-            lambda: heads.reshape(batch, n, n_heads * d_head),
-        )
+            "you reshaped without moving the heads axis back: swap the heads and tokens "
+            "axes first, (..., tokens, heads, d_head), then reshape",
+            lambda: heads.reshape(*lead, n, n_heads * d_head),
+        ),
+        Mistake(
+            "the heads are concatenated in reverse order: head 0 comes first",
+            lambda: _merge(heads.flip(-3)),
+        ),
     ]
 
 
-@lab.check(points=2)
+def _expect_merge(result, heads, expected, name):
+    got = expect_tensor(result, shape=expected.shape, name=name)
+    expect_close(got, expected, name=name, hint=_MERGE_HINT, mistakes=_merge_mistakes(heads))
+
+
+@lab.check(points=2, forbid=_HEAD_SHORTCUTS)
 def check_merge_heads():
-    x = _named_tokens(2, 5, 12)
-    heads = _split(x, 3)  # (2, 3, 5, 4), made the right way
-    y = _named_tokens(1, 7, 8)
-    splits = [_split(y, n_heads) for n_heads in (4, 1)]
-    plain = calls(heads)
+    x = _named_tokens(2, n=5, d_model=12)
+    split = _split(x, 3)  # (2, 3, 5, 4), a transposed view: what split_heads returns
+    laid_out = split.contiguous()  # the same numbers as `weights @ v` lays them out
+    y = _named_tokens(1, n=7, d_model=8)
+    splits = [_split(y, n_heads).contiguous() for n_heads in (4, 1)]
+    alone = _named_tokens(n=5, d_model=12)
+    beams = _named_tokens(2, 3, n=5, d_model=12)
 
-    def merged(result):
-        return expect_tensor(result, shape=(2, 5, 12), name="merge_heads(heads)")
-
-    def undoes_split_heads(result):
-        note = ". (Entry [b, t, f] of the expected result is 1000 b + 100 t + f.)"
-        expect_close(
-            merged(result),
-            x,
-            name="merge_heads(heads)",
-            hint=_MERGE_HINT + note,
-            mistakes=_merge_mistakes(heads, note),
-        )
-
-    def works_for_other_sizes(result):
-        for got, split, n_heads in zip(result, splits, (4, 1)):
-            name = f"merge_heads of {n_heads} heads"
-            expect_close(
-                expect_tensor(got, shape=(1, 7, 8), name=name),
-                y,
-                name=name,
-                hint=_MERGE_HINT,
-                mistakes=_merge_mistakes(split),
-            )
+    def other_sizes(result):
+        four, one = expect_parts(result, "merge of 4 heads", "merge of 1 head")
+        for got, heads, name in zip((four, one), splits, ("merge of 4 heads", "merge of 1 head")):
+            _expect_merge(got, heads, y, name)
 
     return [
-        Case("returns a (batch, tokens, heads · d_head) tensor", plain, merged),
-        Case("merge_heads(split_heads(x)) gives back x", plain, undoes_split_heads),
         Case(
-            "works for other sizes: 4 heads of 2, and a single head",
-            lambda f: tuple(f(split) for split in splits),
-            works_for_other_sizes,
+            "returns a (batch, tokens, heads · d_head) tensor",
+            calls(laid_out),
+            lambda r: expect_tensor(r, shape=(2, 5, 12), name="merge_heads(heads)"),
+        ),
+        Case(
+            "heads laid out as attention returns them (contiguous): the tokens back",
+            calls(laid_out),
+            lambda r: _expect_merge(r, laid_out, x, "merge_heads(heads)"),
+        ),
+        Case(
+            "merge_heads(split_heads(x)) gives back x (a transposed view as input)",
+            calls(split),
+            lambda r: _expect_merge(r, split, x, "merge_heads(split_heads(x, 3))"),
+        ),
+        Case(
+            "other sizes: 4 heads of 2, and a single head",
+            lambda f: tuple(f(heads) for heads in splits),
+            other_sizes,
+        ),
+        Case(
+            "no batch axis: (heads, tokens, d_head) -> (tokens, d_model)",
+            calls(_split(alone, 3).contiguous()),
+            lambda r: _expect_merge(r, _split(alone, 3), alone, "merge of (3, 5, 4) heads"),
+        ),
+        Case(
+            "two leading axes: (batch, beams, heads, tokens, d_head)",
+            calls(_split(beams, 3).contiguous()),
+            lambda r: _expect_merge(r, _split(beams, 3), beams, "merge of (2, 3, 3, 5, 4) heads"),
         ),
     ]
 
@@ -194,373 +263,703 @@ def check_merge_heads():
 # ---------------------------------------------------------------- exercise 3
 
 
+def _full_mask(mask, batch, n_queries, n_keys):
+    """Any promised mask shape, as (batch, 1, queries, keys): one mask for every head."""
+    return None if mask is None else mask.expand(batch, n_queries, n_keys)[:, None]
+
+
+def _attention(query, key, value, weights, n_heads, n_kv_heads, mask=None, interleave=True):
+    """Grouped-query attention in float64: (output, every head's weights)."""
+    W_q, W_k, W_v, W_o = (_as64(w) for w in weights)
+    query, key, value = (_as64(t) for t in (query, key, value))
+    q = _split(query @ W_q.T, n_heads)
+    k, v = _split(key @ W_k.T, n_kv_heads), _split(value @ W_v.T, n_kv_heads)
+    group = n_heads // n_kv_heads
+    if interleave:  # query head h reads key/value head h // group
+        k, v = k.repeat_interleave(group, dim=-3), v.repeat_interleave(group, dim=-3)
+    else:  # the mistake: head h reads key/value head h % n_kv_heads
+        k, v = k.repeat(1, group, 1, 1), v.repeat(1, group, 1, 1)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    full = _full_mask(mask, query.shape[0], query.shape[1], key.shape[1])
+    if full is not None:
+        scores = scores.masked_fill(~full, float("-inf"))
+    attention = torch.softmax(scores, dim=-1)
+    return _merge(attention @ v) @ W_o.T, attention
+
+
+def _projections(d_model, n_heads, n_kv_heads, seed, dtype=torch.float32):
+    """(W_q, W_k, W_v, W_o) with nn.Linear's layout; keys and values n_kv_heads heads wide."""
+    g = seeded_generator(seed)
+    width = n_kv_heads * d_model // n_heads
+    shapes = ((d_model, d_model), (width, d_model), (width, d_model), (d_model, d_model))
+    return tuple(
+        torch.randn(*shape, generator=g, dtype=dtype) / math.sqrt(d_model) for shape in shapes
+    )
+
+
 def _torch_attention(d_model, n_heads, seed):
+    """nn.MultiheadAttention without biases, and its weights as (W_q, W_k, W_v, W_o)."""
     torch.manual_seed(seed)
     reference = nn.MultiheadAttention(d_model, n_heads, bias=False, batch_first=True)
     d = d_model
-    weights = reference.in_proj_weight.detach()
+    stacked = reference.in_proj_weight.detach()
     return reference, (
-        weights[:d],
-        weights[d : 2 * d],
-        weights[2 * d :],
+        stacked[:d],
+        stacked[d : 2 * d],
+        stacked[2 * d :],
         reference.out_proj.weight.detach(),
     )
 
 
 _ATTENTION_HINT = (
-    "Q = query @ W_q.T (same for K, V); split each into heads; softmax(QKᵀ/√d_head) V "
-    "per head; merge the heads; multiply by W_o.T"
+    "Q = query @ W_q.T split into n_heads heads, K and V split into n_kv_heads heads; query "
+    "head h reads key/value head h // (n_heads // n_kv_heads); softmax(QKᵀ/√d_head) V per "
+    "head; merge the heads; multiply by W_o.T"
 )
 
 
-def _attention_mistakes(query, key, value, weights, n_heads, mask=None):
+def _attention_mistakes(query, key, value, weights, n_heads, n_kv_heads, mask=None):
     """The usual suspects, each computed only when a wrong output is compared with it."""
-    W_q, W_k, W_v, W_o = weights
-    d_model = query.shape[-1]
-    d_head = d_model // n_heads
+    W_q, W_k, W_v, W_o = (_as64(w) for w in weights)
+    d_model = W_q.shape[1]
 
-    def variant(scale=d_head, output_map=True, transpose_weights=True, heads=n_heads):
-        def project(x, W):
-            return _split(x @ (W.T if transpose_weights else W), heads)
+    def run(**changes):
+        options = dict(weights=weights, mask=mask, interleave=True)
+        options.update(changes)
+        return _attention(
+            query,
+            key,
+            value,
+            options["weights"],
+            n_heads,
+            n_kv_heads,
+            options["mask"],
+            options["interleave"],
+        )[0]
 
-        q, k, v = project(query, W_q), project(key, W_k), project(value, W_v)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(scale)
-        if mask is not None:
-            scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
-        merged = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(query.shape)
-        return merged @ W_o.T if output_map else merged
+    def unscaled_by_head():  # scaled by √d_model: the same as scores * √(d_head / d_model)
+        factor = math.sqrt(n_heads)  # √(d_model / d_head)
+        return run(weights=(W_q / factor, W_k, W_v, W_o))
 
-    return [
+    mistakes = [
         Mistake(
             "the output projection W_o is missing: multiply the merged heads by W_o.T",
-            lambda: variant(output_map=False),
+            lambda: run(weights=(W_q, W_k, W_v, torch.eye(d_model, dtype=torch.float64))),
         ),
         Mistake(
             "scale the scores by √d_head (the size of one head's queries), not √d_model",
-            lambda: variant(scale=d_model),
-        ),
-        Mistake(
-            "the projections need the transposed weights, x @ W.T, as nn.Linear computes",
-            lambda: variant(transpose_weights=False),
-        ),
-        Mistake(
-            "that is one head of full width: split the queries, keys and values into n_heads heads",
-            lambda: variant(heads=1, scale=d_model),
+            unscaled_by_head,
         ),
     ]
+    if W_k.shape[0] == d_model:  # square weights: the untransposed ones fit too
+        mistakes.append(
+            Mistake(
+                "the projections need the transposed weights, x @ W.T, as nn.Linear computes",
+                lambda: run(weights=(W_q.T, W_k.T, W_v.T, W_o.T)),
+            )
+        )
+    if n_kv_heads not in (1, n_heads):
+        mistakes.append(
+            Mistake(
+                "query head h read key/value head h % n_kv_heads (the key/value heads were "
+                "tiled with repeat); it must read head h // (n_heads // n_kv_heads): each "
+                "key/value head serves a block of neighbouring query heads "
+                "(repeat_interleave)",
+                lambda: run(interleave=False),
+            )
+        )
+    if mask is not None:
+        mistakes.append(Mistake("the mask was ignored", lambda: run(mask=None)))
+    return mistakes
 
 
-def _attention_parts(result, n_queries, n_keys, batch=2, d_model=12, n_heads=3):
+def _parts(result, batch, n_queries, n_keys, d_model, n_heads):
     output, attention = expect_parts(result, "output", "weights")
+    for name, tensor in (("output", output), ("weights", attention)):
+        expect_true(
+            not (
+                isinstance(tensor, torch.Tensor)
+                and tensor.is_floating_point()
+                and tensor.isnan().any()
+            ),
+            f"{name} contains NaN: is every query left at least one key by the mask?",
+        )
     return (
         expect_tensor(output, shape=(batch, n_queries, d_model), name="output"),
         expect_tensor(attention, shape=(batch, n_heads, n_queries, n_keys), name="weights"),
     )
 
 
-def _expect_like_pytorch(output, reference, inputs, weights, n_heads, mask=None, name="output"):
-    """The output equals PyTorch's module on the same inputs (mask: True = may attend)."""
-    with torch.no_grad():  # PyTorch's key_padding_mask: True = blocked, the opposite
-        blocked = None if mask is None else ~mask[:, 0]
-        wanted, _ = reference(*inputs, key_padding_mask=blocked)
-    expect_close(
-        output,
-        wanted,
-        name=name,
-        hint=_ATTENTION_HINT,
-        mistakes=_attention_mistakes(*inputs, weights, n_heads, mask),
-    )
+def _like_reference(query, key, value, weights, n_heads, n_kv_heads, mask=None):
+    """A judge: output and weights equal the float64 grouped-query reference."""
+
+    def judge(result):
+        batch, n_queries, d_model = query.shape
+        output, attention = _parts(result, batch, n_queries, key.shape[1], d_model, n_heads)
+        expected, expected_weights = _attention(
+            query, key, value, weights, n_heads, n_kv_heads, mask
+        )
+        if mask is not None:
+            forbidden = ~_full_mask(mask, batch, n_queries, key.shape[1]).expand_as(attention)
+            expect_true(
+                bool((attention[forbidden] == 0).all()),
+                f"with a mask of shape {tuple(mask.shape)}, a key it forbids got weight "
+                f"{attention[forbidden].abs().max().item():.3g} in some head: one mask must "
+                "apply to every head, so give it a head axis in the right place (after the "
+                "batch axis when it has one, nowhere else)",
+            )
+        expect_close(
+            output,
+            expected,
+            name="output",
+            hint=_ATTENTION_HINT,
+            mistakes=_attention_mistakes(query, key, value, weights, n_heads, n_kv_heads, mask),
+        )
+        expect_close(attention, expected_weights, name="weights", hint=_ATTENTION_HINT)
+
+    return judge
 
 
-@lab.check(points=4)
+@lab.check(points=5, forbid=_ATTENTION_SHORTCUTS)
 def check_multi_head_attention():
     reference, weights = _torch_attention(12, 3, seed=0)
     x = seeded_randn(2, 5, 12, seed=1)
-    cross_query, cross_memory = seeded_randn(2, 4, 12, seed=2), seeded_randn(2, 7, 12, seed=3)
-    masked_query, masked_memory = seeded_randn(2, 4, 12, seed=4), seeded_randn(2, 6, 12, seed=5)
-    mask = length_mask(torch.tensor([6, 2]), 6)[:, None, :]  # (2, 1, 6)
-    small_reference, small_weights = _torch_attention(8, 2, seed=6)
-    y = seeded_randn(3, 4, 8, seed=7)
-    self_attention = calls(x, x, x, *weights, 3, None)
-    cross = calls(cross_query, cross_memory, cross_memory, *weights, 3, None)
-    masked = calls(masked_query, masked_memory, masked_memory, *weights, 3, mask)
-    small = calls(y, y, y, *small_weights, 2, None)
+    cross_query = seeded_randn(2, 4, 12, seed=2)
+    cross_key, cross_value = seeded_randn(2, 7, 12, seed=3), seeded_randn(2, 7, 12, seed=4)
+    grouped = _projections(16, 4, 2, seed=5)
+    multi_query = _projections(16, 4, 1, seed=6)
+    z = seeded_randn(2, 6, 16, seed=7)
+    # Masks of every promised shape (True = may attend)
+    key_mask = torch.tensor([True, False, True, True, False, True, True])  # (keys,)
+    causal = torch.ones(5, 5, dtype=torch.bool).tril()  # (queries, keys)
+    three_queries = seeded_randn(2, 3, 12, seed=8)  # as many queries as heads
+    staircase = torch.arange(7)[None, :] <= 2 * torch.arange(3)[:, None] + 1  # (3, 7)
+    padding = (torch.arange(7)[None, :] < torch.tensor([7, 3])[:, None])[:, None, :]  # (2,1,7)
+    g = seeded_generator(9)
+    full = torch.rand(2, 4, 7, generator=g) > 0.5  # (batch, queries, keys)
+    full[..., 2] = True
+    one = seeded_randn(1, 1, 12, seed=10)
+    double = _projections(8, 2, 1, seed=11, dtype=torch.float64)
+    w = seeded_randn(3, 4, 8, seed=12).double()
+    self_attention = calls(x, x, x, *weights, 3, 3)
+    cross = calls(cross_query, cross_key, cross_value, *weights, 3, 3)
 
-    def parts(result):
-        return _attention_parts(result, 5, 5)
+    def equals_torch(result):
+        output, _ = _parts(result, 2, 5, 5, 12, 3)
+        with torch.no_grad():
+            expected, _ = reference(x, x, x)
+        expect_close(
+            output,
+            expected,
+            name="output",
+            hint=_ATTENTION_HINT,
+            mistakes=_attention_mistakes(x, x, x, weights, 3, 3),
+        )
 
-    def output_matches(result):
-        _expect_like_pytorch(parts(result)[0], reference, (x, x, x), weights, 3)
-
-    def each_heads_weights_match(result):
+    def heads_equal_torch(result):
+        _, attention = _parts(result, 2, 5, 5, 12, 3)
         with torch.no_grad():
             _, expected = reference(x, x, x, average_attn_weights=False)
         expect_close(
-            parts(result)[1],
+            attention,
             expected,
             name="weights",
-            hint="weights[b, i] = softmax(Q_i K_iᵀ / √d_head) over the keys, for head i",
+            hint="weights[b, h] = softmax(Q_h K_hᵀ / √d_head) over the keys, for head h",
         )
 
-    def cross_attention(result):
-        output, _ = _attention_parts(result, 4, 7)
-        inputs = (cross_query, cross_memory, cross_memory)
-        _expect_like_pytorch(output, reference, inputs, weights, 3)
-
-    def mask_hides_keys(result):
-        raw = expect_parts(result, "output", "weights")
-        expect_true(
-            not any(isinstance(t, torch.Tensor) and t.isnan().any() for t in raw),
-            "the result contains NaN: some query had every key masked. The mask is True "
-            "where a query MAY attend (the opposite of nn.MultiheadAttention's "
-            "key_padding_mask): fill the scores where ~mask",
-        )
-        output, attention = _attention_parts(result, 4, 6)
-        expect_true(
-            bool((attention[1, :, :, 2:] == 0).all()),
-            "keys the mask forbids (False) must get weight 0 in every head: add a head "
-            "axis to the mask (mask.unsqueeze(1)) and use masked_fill(~mask, -inf) on the "
-            "scores",
-        )
-        inputs = (masked_query, masked_memory, masked_memory)
-        _expect_like_pytorch(output, reference, inputs, weights, 3, mask, "output with the mask")
-
-    def another_model(result):
-        output, _ = _attention_parts(result, 4, 4, batch=3, d_model=8, n_heads=2)
-        _expect_like_pytorch(output, small_reference, (y, y, y), small_weights, 2)
+    def masked(query, key, value, mask):
+        return calls(query, key, value, *weights, 3, 3, mask)
 
     return [
         Case(
             "returns (output, weights): (batch, queries, d_model), (batch, heads, queries, keys)",
             self_attention,
-            parts,
+            lambda r: _parts(r, 2, 5, 5, 12, 3),
         ),
         Case(
-            "self-attention output equals nn.MultiheadAttention with the same weights",
+            "one key/value head per query head: output equals nn.MultiheadAttention",
             self_attention,
-            output_matches,
+            equals_torch,
         ),
         Case(
-            "each head's weights equal PyTorch's (average_attn_weights=False) and sum to 1",
+            "each head's weights equal PyTorch's (average_attn_weights=False)",
             self_attention,
-            each_heads_weights_match,
+            heads_equal_torch,
         ),
-        Case("cross-attention: 4 queries reading 7 keys and values", cross, cross_attention),
         Case(
-            "a (batch, 1, keys) mask, True = may attend, hides padded keys from every head",
-            masked,
-            mask_hides_keys,
+            "cross-attention: 4 queries, 7 keys, values that differ from the keys",
+            cross,
+            _like_reference(cross_query, cross_key, cross_value, weights, 3, 3),
         ),
-        Case("another model: d_model 8 with 2 heads", small, another_model),
+        Case(
+            "grouped: 4 query heads share 2 key/value heads (heads 0-1 read the first)",
+            calls(z, z, z, *grouped, 4, 2),
+            _like_reference(z, z, z, grouped, 4, 2),
+        ),
+        Case(
+            "multi-query: 4 query heads share 1 key/value head",
+            calls(z, z, z, *multi_query, 4, 1),
+            _like_reference(z, z, z, multi_query, 4, 1),
+        ),
+        Case(
+            "a mask of shape (keys,)",
+            masked(cross_query, cross_key, cross_value, key_mask),
+            _like_reference(cross_query, cross_key, cross_value, weights, 3, 3, key_mask),
+        ),
+        Case(
+            "a causal mask of shape (queries, keys)",
+            calls(x, x, x, *weights, 3, 3, causal),
+            _like_reference(x, x, x, weights, 3, 3, causal),
+        ),
+        Case(
+            "a (queries, keys) mask with as many queries as heads (3)",
+            masked(three_queries, cross_key, cross_value, staircase),
+            _like_reference(three_queries, cross_key, cross_value, weights, 3, 3, staircase),
+        ),
+        Case(
+            "a padding mask of shape (batch, 1, keys)",
+            masked(cross_query, cross_key, cross_value, padding),
+            _like_reference(cross_query, cross_key, cross_value, weights, 3, 3, padding),
+        ),
+        Case(
+            "a mask of shape (batch, queries, keys)",
+            masked(cross_query, cross_key, cross_value, full),
+            _like_reference(cross_query, cross_key, cross_value, weights, 3, 3, full),
+        ),
+        Case(
+            "a batch of one sequence with one query",
+            calls(one, cross_key[:1], cross_value[:1], *weights, 3, 3),
+            _like_reference(one, cross_key[:1], cross_value[:1], weights, 3, 3),
+        ),
+        Case(
+            "float64, 2 query heads sharing 1 key/value head",
+            calls(w, w, w, *double, 2, 1),
+            _like_reference(w, w, w, double, 2, 1),
+        ),
     ]
 
 
 # ---------------------------------------------------------------- exercise 4
 
 
-def _encoding(length, d_model, positions_from=0, exponent_step=2, interleave=True, sine_first=True):
-    positions = torch.arange(positions_from, positions_from + length, dtype=torch.float64)[:, None]
-    i = torch.arange(d_model // 2, dtype=torch.float64)
-    angles = positions / 10000 ** (exponent_step * i / d_model)
-    first, second = (torch.sin(angles), torch.cos(angles))
-    if not sine_first:
-        first, second = second, first
-    if interleave:
-        return torch.stack([first, second], dim=-1).reshape(length, d_model)
-    return torch.cat([first, second], dim=-1)
+def _cache_of(x, W_k, W_v, n_kv_heads):
+    """The keys and values of tokens ``x``, split into heads: what a cache holds."""
+    return _split(x @ W_k.T, n_kv_heads), _split(x @ W_v.T, n_kv_heads)
 
 
-_ENCODING_HINT = (
-    "PE[p, 2i] = sin(p / 10000^(2i/d_model)), PE[p, 2i+1] = cos(p / 10000^(2i/d_model))"
-)
+def _offset_causal(n_new, n_total):
+    """(n_new, n_total): new token i sits at position n_total - n_new + i."""
+    return torch.ones(n_new, n_total, dtype=torch.bool).tril(diagonal=n_total - n_new)
 
 
-def _encoding_mistakes(length, d_model, rows=slice(None)):
-    """Known wrong encodings; ``rows`` picks the positions the judged answer holds."""
-
-    def wrong(**mistake):
-        return lambda: _encoding(length, d_model, **mistake)[rows]
-
-    return [
-        Mistake(
-            "sine and cosine are swapped: even features (0, 2, ...) are sines, odd ones cosines",
-            wrong(sine_first=False),
-        ),
-        Mistake(
-            "the exponent of 10000 is 2i/d_model, where i numbers the sine–cosine pairs "
-            "(features 2i and 2i+1)",
-            wrong(exponent_step=1),
-        ),
-        Mistake(
-            "the sines and cosines alternate: feature 2i is a sine, feature 2i+1 the cosine of the "
-            "same angle (not all sines, then all cosines)",
-            wrong(interleave=False),
-        ),
-        Mistake("positions start at 0, not 1", wrong(positions_from=1)),
-    ]
+def _cached_parts(result, batch, n_new, d_model, n_kv_heads, n_total, d_head):
+    output, cache = expect_parts(result, "output", "(keys, values)")
+    output = expect_tensor(output, shape=(batch, n_new, d_model), name="output")
+    keys, values = expect_parts(cache, "keys", "values")
+    shape = (batch, n_kv_heads, n_total, d_head)
+    keys = expect_tensor(keys, shape=shape, name="the new cache's keys")
+    values = expect_tensor(values, shape=shape, name="the new cache's values")
+    return output, keys, values
 
 
-def _encoding_of(result, length, d_model):
-    name = f"sinusoidal_encoding({length}, {d_model})"
-    return expect_tensor(result, shape=(length, d_model), name=name)
+def _cache_judge(previous, new, weights, n_heads, n_kv_heads):
+    """A judge: the new tokens' output is the last rows of causal attention over every token
+    so far, and the returned cache holds the keys and values of every token, in order."""
+    x = new if previous is None else torch.cat([previous, new], dim=1)
+    batch, n_new, d_model = new.shape
+    n_total = x.shape[1]
+    d_head = d_model // n_heads
 
-
-def _expect_the_formula(result, length, d_model):
-    expect_close(
-        _encoding_of(result, length, d_model),
-        _encoding(length, d_model),
-        name=f"sinusoidal_encoding({length}, {d_model})",
-        hint=_ENCODING_HINT,
-        mistakes=_encoding_mistakes(length, d_model),
-    )
-
-
-@lab.check(points=2)
-def check_sinusoidal_encoding():
-    plain = calls(50, 16)
-    small = calls(3, 8)
-
-    def position_zero(result):
-        expect_close(
-            _encoding_of(result, 3, 8)[0],
-            torch.tensor([0.0, 1.0] * 4),
-            name="the encoding of position 0",
-            hint=_ENCODING_HINT,
-            mistakes=_encoding_mistakes(3, 8, rows=0),
+    def judge(result):
+        output, keys, values = _cached_parts(
+            result, batch, n_new, d_model, n_kv_heads, n_total, d_head
         )
-
-    def works_for_other_sizes(result):
-        for got, (length, d_model) in zip(result, ((7, 2), (30, 64))):
-            _expect_the_formula(got, length, d_model)
-
-    return [
-        Case("returns a (length, d_model) tensor", plain, lambda r: _encoding_of(r, 50, 16)),
-        Case("position 0 is [0, 1, 0, 1, ...] (sin 0, cos 0 in every pair)", small, position_zero),
-        Case(
-            "PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(the same)",
-            plain,
-            lambda r: _expect_the_formula(r, 50, 16),
-        ),
-        Case(
-            "other sizes: one pair of features, and a wide encoding",
-            lambda f: (f(7, 2), f(30, 64)),
-            works_for_other_sizes,
-        ),
-    ]
-
-
-# ---------------------------------------------------------------- exercise 5
-
-
-_ONLINE_HINT = (
-    "when a chunk raises the running maximum from m to m', multiply the running "
-    "sum AND the weighted sum of values by exp(m - m') before adding the chunk"
-)
-_CHUNK_SIZES = (1, 7, 45, 100)
-
-
-def _expect_exact_attention(result, q, k, v, chunk_size, name):
-    """The output of chunks of ``chunk_size`` equals exact attention."""
-    got = expect_tensor(result, shape=(*q.shape[:-1], v.shape[-1]), name=name)
-    read = (k.shape[-2] // chunk_size) * chunk_size  # keys in whole chunks only
-    mistakes = [
-        Mistake(
-            "divide the scores by √d, the length of the queries and keys",
-            lambda: F.scaled_dot_product_attention(q, k, v, scale=1.0),
-        ),
-    ]
-    if 0 < read < k.shape[-2]:
-        mistakes.append(
-            Mistake(
-                "the last chunk, shorter than the others, was left out: loop with "
-                "range(0, n_keys, chunk_size) and slice k[..., start:start + chunk_size, :]",
-                lambda: F.scaled_dot_product_attention(q, k[..., :read, :], v[..., :read, :]),
+        expected_keys, expected_values = _cache_of(
+            _as64(x), *(_as64(w) for w in weights[1:3]), n_kv_heads
+        )
+        if previous is not None and n_total > n_new:
+            old = expected_keys[..., : n_total - n_new, :]
+            expect_true(
+                torch.allclose(_as64(keys[..., : n_total - n_new, :]), old, atol=1e-5),
+                "the new cache must start with the old one's keys, in order, and add the "
+                "new tokens' keys after them (concatenate along the token axis, -2)",
             )
+        expect_close(
+            keys,
+            expected_keys,
+            name="the new cache's keys",
+            hint="the new tokens' keys are split_heads(x_new @ W_k.T, n_kv_heads)",
         )
-    expect_close(
-        got,
-        F.scaled_dot_product_attention(q, k, v),
-        name=name,
-        hint=_ONLINE_HINT,
-        mistakes=mistakes,
+        expect_close(
+            values,
+            expected_values,
+            name="the new cache's values",
+            hint="the new tokens' values are split_heads(x_new @ W_v.T, n_kv_heads)",
+        )
+        full, _ = _attention(
+            x, x, x, weights, n_heads, n_kv_heads, _offset_causal(n_total, n_total)
+        )
+        expected = full[:, n_total - n_new :]
+        no_mask, _ = _attention(new, x, x, weights, n_heads, n_kv_heads)
+        expect_close(
+            output,
+            expected,
+            name="output",
+            hint="each new query attends to every cached key and to the new keys up to its "
+            "own position",
+            mistakes=[
+                Mistake(
+                    "the new tokens saw each other's futures: new token i may attend to the "
+                    "cache and to new tokens 0..i only (a causal mask shifted by the cache's "
+                    "length)",
+                    no_mask,
+                )
+            ]
+            if n_new > 1
+            else [],
+        )
+
+    return judge
+
+
+@lab.check(points=3, forbid=_ATTENTION_SHORTCUTS)
+def check_attend_with_cache():
+    grouped = _projections(16, 4, 2, seed=20)
+    prompt, one_more = seeded_randn(2, 5, 16, seed=21), seeded_randn(2, 1, 16, seed=22)
+    first, second = seeded_randn(2, 4, 16, seed=23), seeded_randn(2, 3, 16, seed=24)
+    multi_query = _projections(16, 4, 1, seed=25)
+    double = _projections(8, 2, 2, seed=26, dtype=torch.float64)
+    lone_prev, lone_new = (
+        seeded_randn(1, 6, 8, seed=27).double(),
+        seeded_randn(1, 1, 8, seed=28).double(),
+    )
+
+    def with_cache(previous, new, weights, n_heads, n_kv_heads):
+        cache = _cache_of(previous, weights[1], weights[2], n_kv_heads)
+        return calls(new, cache, *weights, n_heads, n_kv_heads)
+
+    return [
+        Case(
+            "returns (output, (keys, values)): (batch, new, d_model) and two (batch, kv heads, "
+            "tokens so far, d_head)",
+            calls(prompt, None, *grouped, 4, 2),
+            lambda r: _cached_parts(r, 2, 5, 16, 2, 5, 4),
+        ),
+        Case(
+            "no cache yet, a prompt of 5 tokens: causal attention over the prompt",
+            calls(prompt, None, *grouped, 4, 2),
+            _cache_judge(None, prompt, grouped, 4, 2),
+        ),
+        Case(
+            "one new token after a cache of 5: the last row of causal attention over all 6",
+            with_cache(prompt, one_more, grouped, 4, 2),
+            _cache_judge(prompt, one_more, grouped, 4, 2),
+        ),
+        Case(
+            "3 new tokens after a cache of 4: each sees the cache and the new ones up to itself",
+            with_cache(first, second, grouped, 4, 2),
+            _cache_judge(first, second, grouped, 4, 2),
+        ),
+        Case(
+            "multi-query: one key/value head for 4 query heads",
+            with_cache(first, second, multi_query, 4, 1),
+            _cache_judge(first, second, multi_query, 4, 1),
+        ),
+        Case(
+            "float64, a batch of one, one new token after a cache of 6",
+            with_cache(lone_prev, lone_new, double, 2, 2),
+            _cache_judge(lone_prev, lone_new, double, 2, 2),
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- the decoder: exercise 5
+
+
+def decoder_weights(
+    seed, symbols=40, d_model=32, n_heads=4, n_kv_heads=2, layers=2, max_length=160
+):
+    """A small decoder's random weights, as the lab's functions take them."""
+    g = seeded_generator(seed)
+    return {
+        "embed": torch.randn(symbols, d_model, generator=g),
+        "positions": sinusoidal_positions(max_length, d_model),
+        "layers": [
+            tuple(
+                w.contiguous() for w in _projections(d_model, n_heads, n_kv_heads, seed * 100 + i)
+            )
+            for i in range(layers)
+        ],
+        "readout": torch.randn(symbols, d_model, generator=g) / math.sqrt(d_model),
+        "n_heads": n_heads,
+        "n_kv_heads": n_kv_heads,
+    }
+
+
+def _greedy(weights, prompt, steps, cached=False):
+    """The judges' greedy decoding in float64. Uncached, it runs the decoder on the whole
+    prefix at every step; cached (for the experiment's long generation, where that would
+    take seconds), it keeps each layer's keys and values, which gives the same tokens up to
+    float64 rounding. Returns the tokens and the smallest gap between a step's two best
+    logits (a check's inputs must have no near-tie that rounding could flip)."""
+    embed, positions, readout = (_as64(weights[k]) for k in ("embed", "positions", "readout"))
+    n_heads, n_kv_heads = weights["n_heads"], weights["n_kv_heads"]
+    layers = [tuple(_as64(w) for w in layer) for layer in weights["layers"]]
+    tokens, new, smallest_gap = prompt, prompt, math.inf
+    caches = [None] * len(layers)
+    for _ in range(steps):
+        n = tokens.shape[1]
+        if cached:
+            x = embed[new] + positions[n - new.shape[1] : n]
+            for index, (W_q, W_k, W_v, W_o) in enumerate(layers):
+                keys, values = _cache_of(x, W_k, W_v, n_kv_heads)
+                if caches[index] is not None:
+                    keys = torch.cat([caches[index][0], keys], dim=-2)
+                    values = torch.cat([caches[index][1], values], dim=-2)
+                caches[index] = keys, values
+                group = n_heads // n_kv_heads
+                q = _split(x @ W_q.T, n_heads)
+                scores = q @ keys.repeat_interleave(group, dim=-3).transpose(-2, -1)
+                scores = scores / math.sqrt(q.shape[-1])
+                causal = _offset_causal(x.shape[1], keys.shape[-2])
+                attention = torch.softmax(scores.masked_fill(~causal, float("-inf")), dim=-1)
+                x = x + _merge(attention @ values.repeat_interleave(group, dim=-3)) @ W_o.T
+        else:
+            x = embed[tokens] + positions[:n]
+            for layer in layers:
+                x = x + _attention(x, x, x, layer, n_heads, n_kv_heads, _offset_causal(n, n))[0]
+        logits = x[:, -1] @ readout.T
+        top = logits.topk(2, dim=-1).values
+        smallest_gap = min(smallest_gap, (top[:, 0] - top[:, 1]).min().item())
+        new = logits.argmax(dim=-1, keepdim=True)
+        tokens = torch.cat([tokens, new], dim=1)
+    return tokens[:, prompt.shape[1] :], smallest_gap
+
+
+def expected_rows(layers, prompt_length, steps, use_cache):
+    """Token positions whose keys and values a generation computes, over all layers."""
+    if use_cache:
+        return layers * (prompt_length + steps - 1)
+    return layers * sum(prompt_length + s for s in range(steps))
+
+
+def _generated(result, batch, steps, name):
+    tokens, rows = expect_parts(result, "tokens", "rows")
+    tokens = expect_tensor(tokens, shape=(batch, steps), name=f"{name}: the tokens")
+    expect_true(
+        not tokens.is_floating_point() and tokens.dtype != torch.bool,
+        f"{name}: the tokens must be integers (argmax of the logits), got {tokens.dtype}",
+    )
+    return tokens, expect_number(rows, name=f"{name}: the rows")
+
+
+def _expect_tokens(tokens, expected, name):
+    if torch.equal(tokens.long(), expected):
+        return
+    b, s = (int(i) for i in (tokens.long() != expected).nonzero()[0])
+    raise CaseFailed(
+        f"{name}: sequence {b} differs from the reference from step {s} on (got token "
+        f"{int(tokens[b, s])}, expected {int(expected[b, s])})"
+        + (
+            ": already the first token, which comes from the pass over the prompt alone"
+            if s == 0
+            else ""
+        )
     )
 
 
-@lab.check(points=4, time_limit=20)
-def check_chunked_attention():
-    q, k, v = (
-        seeded_randn(2, 37, 8, seed=10),
-        seeded_randn(2, 45, 8, seed=11),
-        seeded_randn(2, 45, 5, seed=12),
+def _expect_rows(rows, layers, prompt_length, steps, use_cache, name):
+    expected = expected_rows(layers, prompt_length, steps, use_cache)
+    expect_true(
+        rows == expected,
+        f"{name}: {rows:g} rows counted, expected {expected}: "
+        + (
+            "the prompt's tokens once per layer, then one new token per step and layer "
+            "(the last token written needs no key or value)"
+            if use_cache
+            else "every token of the prefix at every step, in every layer"
+        ),
     )
-    direction = torch.ones(1, 1, 8)
-    rising_keys = torch.linspace(-2, 2, 45)[None, :, None] * direction  # scores rise with j
-    big_q, big_k = 30 * q, 30 * k  # scores up to about ±1000: exp would overflow
-    many = [seeded_randn(2048, 16, seed=seed) for seed in (13, 14, 15)]
-    plain = calls(q, k, v, 16)
-    rising = calls(direction, rising_keys, v[:1], 5)
-    large = calls(big_q, big_k, v, 16)
 
-    def one_output_per_query(result):
-        shape = (*q.shape[:-1], v.shape[-1])
-        expect_tensor(result, shape=shape, name="chunked_attention(q, k, v, 16)")
 
-    def equals_exact_attention(result):
-        expect_tensor(result, shape=(*q.shape[:-1], v.shape[-1]), name="output")
-        _expect_exact_attention(result, q, k, v, 16, "output with chunks of 16")
+@lab.check(points=3)
+def check_generate():
+    weights = decoder_weights(30)
+    prompt = torch.randint(40, (2, 5), generator=seeded_generator(31))
+    lone = torch.randint(40, (1, 1), generator=seeded_generator(32))
+    both = lambda f: (f(weights, prompt, 8, False), f(weights, prompt, 8, True))  # noqa: E731
+    layers = len(weights["layers"])
 
-    def any_chunk_size(result):
-        for got, size in zip(result, _CHUNK_SIZES):
-            _expect_exact_attention(got, q, k, v, size, f"output with chunks of {size}")
+    def same_tokens(use_cache):
+        name = "with the cache" if use_cache else "without the cache"
 
-    def rising_maximum(result):
-        _expect_exact_attention(result, direction, rising_keys, v[:1], 5, "output")
+        def judge(result):
+            got, _ = _generated(expect_parts(result, "without", "with")[use_cache], 2, 8, name)
+            _expect_tokens(got, _greedy(weights, prompt, 8)[0], name)
 
-    def no_overflow(result):
-        expect_true(
-            not (isinstance(result, torch.Tensor) and result.isnan().any()),
-            "the output contains NaN: exp of a score in the hundreds overflows to inf. "
-            "Exponentiate each score minus the running maximum, so every exponential is "
-            "at most 1",
+        return judge
+
+    def rows(use_cache):
+        name = "with the cache" if use_cache else "without the cache"
+
+        def judge(result):
+            _, counted = _generated(expect_parts(result, "without", "with")[use_cache], 2, 8, name)
+            _expect_rows(counted, layers, 5, 8, use_cache, name)
+
+        return judge
+
+    def smallest(result):
+        expected = _greedy(weights, lone, 1)[0]
+        for use_cache, part in zip((False, True), expect_parts(result, "without", "with")):
+            name = "with the cache" if use_cache else "without the cache"
+            got, counted = _generated(part, 1, 1, name)
+            _expect_tokens(got, expected, name)
+            _expect_rows(counted, layers, 1, 1, use_cache, name)
+
+    return [
+        Case(
+            "returns (tokens, rows): a (batch, steps) tensor of integers and a number",
+            both,
+            lambda r: [
+                _generated(p, 2, 8, "the result") for p in expect_parts(r, "without", "with")
+            ],
+        ),
+        Case("without the cache: the reference's greedy tokens", both, same_tokens(False)),
+        Case("with the cache: the same tokens", both, same_tokens(True)),
+        Case(
+            "without the cache: every prefix's rows in every layer, at every step",
+            both,
+            rows(False),
+        ),
+        Case("with the cache: the prompt's rows, then one per step and layer", both, rows(True)),
+        Case(
+            "a prompt of one token, one step, a batch of one",
+            lambda f: (f(weights, lone, 1, False), f(weights, lone, 1, True)),
+            smallest,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- the experiment
+
+EXPERIMENT_SEED = 42  # its greedy decoding has no near-tie: the best logit leads by > 0.01
+_KEYS = (
+    "tokens without cache",
+    "tokens with cache",
+    "rows without cache",
+    "rows with cache",
+    "seconds without cache",
+    "seconds with cache",
+)
+
+
+def experiment_inputs():
+    """The experiment's decoder and prompt: bigger than the checks', so that the
+    arithmetic, not Python's overhead, is what a step costs."""
+    weights = decoder_weights(EXPERIMENT_SEED, d_model=128, max_length=192)
+    prompt = torch.randint(40, (1, 64), generator=seeded_generator(10 * EXPERIMENT_SEED + 2))
+    return weights, prompt, 96
+
+
+def _measurements(result):
+    expect_true(
+        isinstance(result, dict) and set(_KEYS) <= set(result),
+        "return a dict with the keys "
+        + ", ".join(repr(k) for k in _KEYS)
+        + ", got "
+        + (
+            f"the keys {sorted(map(str, result))}"[:200]
+            if isinstance(result, dict)
+            else describe(result)
+        ),
+    )
+    return result
+
+
+@lab.check(points=3, time_limit=120)
+def check_measure_decoding():
+    weights, prompt, steps = experiment_inputs()
+    run = calls(weights, prompt, steps)
+    layers = len(weights["layers"])
+
+    def same_tokens(result):
+        found = _measurements(result)
+        expected = _greedy(weights, prompt, steps, cached=True)[0]
+        for label in ("without cache", "with cache"):
+            got = expect_tensor(found[f"tokens {label}"], shape=(1, steps), name=f"tokens {label}")
+            _expect_tokens(got, expected, f"tokens {label}")
+
+    def rows(result):
+        found = _measurements(result)
+        for use_cache, label in ((False, "without cache"), (True, "with cache")):
+            counted = expect_number(found[f"rows {label}"], name=f"rows {label}")
+            _expect_rows(counted, layers, prompt.shape[1], steps, use_cache, f"rows {label}")
+
+    def time_saved(result):
+        found = _measurements(result)
+        slow, fast = (
+            expect_number(found[f"seconds {label}"], name=f"seconds {label}")
+            for label in ("without cache", "with cache")
         )
-        _expect_exact_attention(result, big_q, big_k, v, 16, "output for large scores")
-
-    def small_memory(result):
-        expect_true(isinstance(result, int), f"no memory measurement, got {result!r}"[:100])
-        peak = result - sum(t.numel() * t.element_size() for t in many)  # less the copies
-        full_matrix = 2048 * 2048 * 4  # bytes of float32 scores
+        expect_true(slow > 0 and fast > 0, "both CPU times must be positive")
         expect_true(
-            peak < full_matrix / 4,
-            f"your function held {peak / 2**20:.1f} MB of tensors at its peak; the full "
-            f"score matrix is {full_matrix / 2**20:.0f} MB and one chunk of 64 keys "
-            f"{2048 * 64 * 4 / 2**20:.1f} MB: compute the scores of one chunk at a time",
+            slow >= 2 * fast,
+            f"generating {steps} tokens took {slow:.3g} s of CPU without the cache and "
+            f"{fast:.3g} s with it: the cache should at least halve it. Does the cached "
+            "generation feed only the new token to attend_with_cache at each step?",
         )
 
     return [
-        Case("returns a (..., queries, d_v) tensor", plain, one_output_per_query),
+        Case("returns the tokens, rows and CPU seconds of both generations", run, _measurements),
+        Case("both generations write the reference's tokens", run, same_tokens),
+        Case("the rows counted match the formula, both ways", run, rows),
+        Case("the cache at least halves the CPU time", run, time_saved),
+    ]
+
+
+# ---------------------------------------------------------------- the questions
+
+
+def _expect_answer(value, right, why_not):
+    answer = _expect_choice(value, sorted({right, *why_not}))
+    if answer != right:
+        raise CaseFailed(f"({answer}) does not hold: {why_not[answer]}")
+
+
+@lab.check(points=1)
+def check_why_the_cache_is_exact():
+    why_not = {
+        "a": "the weights are fixed, but the second layer's keys and values are computed from "
+        "the first layer's outputs, which could change when a token is added: something "
+        "else must keep them fixed",
+        "c": "the cache stores keys and values, not weights; each new query's weights over "
+        "them are computed fresh at every step",
+        "d": "equal tokens do not follow from permutation-equivariance: the position "
+        "vectors make the order matter, and the cache keeps it",
+    }
+    return [
         Case(
-            "equals softmax(QKᵀ/√d) V (PyTorch's function) with chunks of 16",
-            plain,
-            equals_exact_attention,
-        ),
+            "the answer explains why the cached generation is exact",
+            calls(),
+            lambda r: _expect_answer(r, "b", why_not),
+        )
+    ]
+
+
+@lab.check(points=1)
+def check_what_grouped_heads_change():
+    why_not = {
+        "b": "the output changes: with fewer key/value heads, W_k and W_v have fewer rows, so "
+        "this is a different model (trained as such), not a cheaper way to compute the "
+        "same one",
+        "c": "every query head still has its own (queries × keys) weights: the scores cost "
+        "the same; what shrinks is what the keys and values take to compute and store",
+        "d": "the query heads stay separate; it is the key and value heads that are shared",
+    }
+    return [
         Case(
-            "the same answer with chunks of 1, 7 (not dividing 45), 45 and 100 keys",
-            lambda f: tuple(f(q, k, v, size) for size in _CHUNK_SIZES),
-            any_chunk_size,
-        ),
-        Case(
-            "keys whose scores rise chunk after chunk (each chunk raises the maximum)",
-            rising,
-            rising_maximum,
-        ),
-        Case(
-            "scores in the hundreds: no overflow (subtract the running maximum)", large, no_overflow
-        ),
-        Case(
-            "memory: never holds the whole 2048 × 2048 score matrix at once (chunks of 64)",
-            # Measured where the student's function runs, which gets copies of its inputs
-            # made inside the measured call: the judge takes their bytes off.
-            lambda f: peak_memory(f, *many, 64),
-            small_memory,
-        ),
+            "the answer says what grouped key/value heads change",
+            calls(),
+            lambda r: _expect_answer(r, "a", why_not),
+        )
     ]

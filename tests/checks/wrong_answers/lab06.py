@@ -1,65 +1,124 @@
 from . import WrongAnswer
 
-_SPLIT = "    return x.reshape(batch, n, n_heads, d_model // n_heads).transpose(1, 2)\n"
-_MERGE = "    return x.transpose(1, 2).reshape(batch, n, n_heads * d_head)\n"
+_SPLIT = "    return x.reshape(*lead, n, n_heads, d_model // n_heads).transpose(-3, -2)\n"
+_SPLIT_BODY = "    *lead, n, d_model = x.shape\n" + _SPLIT
+_MERGE = "    return x.transpose(-3, -2).reshape(*lead, n, n_heads * d_head)\n"
+_MERGE_BODY = "    *lead, n_heads, n, d_head = x.shape\n" + _MERGE
+_HEAD_AXIS = (
+    "        if mask.dim() == 3:  # (batch, ·, n_keys): the head axis goes after the batch axis\n"
+    "            mask = mask.unsqueeze(1)\n"
+)
+_REPEAT = (
+    "    k = k.repeat_interleave(group, dim=1)  # query head h reads key/value head h // group\n"
+    "    v = v.repeat_interleave(group, dim=1)\n"
+)
+_KV = (
+    "    k = split_heads(key @ W_k.T, n_kv_heads)  # (batch, kv heads, n_keys, d_head)\n"
+    "    v = split_heads(value @ W_v.T, n_kv_heads)\n"
+)
+_MHA_RETURN = "    return merge_heads(weights @ v) @ W_o.T, weights\n"
+_APPEND = (
+    "        keys, values = torch.cat([cache[0], keys], dim=-2), "
+    "torch.cat([cache[1], values], dim=-2)\n"
+)
+_TIMING = "seconds = cpu_seconds(generate, weights, prompt, steps, use_cache, repeats=3)"
 
 WRONG_ANSWERS = [
-    # Exercise 1: split heads
+    # Exercise 1: split heads, any leading axes
     WrongAnswer(
         "check_split_heads",
-        "view to heads without the transpose (tokens scrambled)",
+        "reshaped straight to (heads, tokens, d_head): tokens scrambled",
         _SPLIT,
-        "    return x.view(batch, n_heads, n, d_model // n_heads)\n",
+        "    return x.reshape(*lead, n_heads, n, d_model // n_heads)\n",
     ),
     WrongAnswer(
         "check_split_heads",
         "heads take every n_heads-th feature (interleaved)",
         _SPLIT,
-        "    return x.reshape(batch, n, d_model // n_heads, n_heads).permute(0, 3, 1, 2)\n",
+        "    return x.reshape(*lead, n, d_model // n_heads, n_heads).movedim(-1, -3)\n",
     ),
     WrongAnswer(
         "check_split_heads",
-        "heads left on the third axis (no transpose at all)",
-        _SPLIT,
-        "    return x.reshape(batch, n, n_heads, d_model // n_heads)\n",
+        "the chapter's version: a batch axis required",
+        _SPLIT_BODY,
+        "    batch, n, d_model = x.shape\n"
+        "    return x.reshape(batch, n, n_heads, d_model // n_heads).transpose(1, 2)\n",
     ),
     WrongAnswer(
         "check_split_heads",
-        "transpose of the wrong axes",
+        "axes counted from the front: transpose(1, 2)",
         _SPLIT,
-        "    return x.reshape(batch, n, n_heads, d_model // n_heads).transpose(1, 3)\n",
+        "    return x.reshape(*lead, n, n_heads, d_model // n_heads).transpose(1, 2)\n",
     ),
     WrongAnswer(
         "check_split_heads",
-        "changes its input in place",
-        _SPLIT,
-        "    x.mul_(1.0 + 1e-3)\n" + _SPLIT,
+        "the course package's split_heads",
+        _SPLIT_BODY,
+        "    from attention_course.models import transformer\n\n"
+        "    return transformer.split_heads(x, n_heads)\n",
     ),
-    # Exercise 2: merge heads
+    # Exercise 2: merge heads, any leading axes
+    WrongAnswer(
+        "check_merge_heads",
+        "view after the transpose (fails on contiguous heads)",
+        _MERGE,
+        "    return x.transpose(-3, -2).view(*lead, n, n_heads * d_head)\n",
+    ),
     WrongAnswer(
         "check_merge_heads",
         "reshape without moving the heads axis back",
         _MERGE,
-        "    return x.reshape(batch, n, n_heads * d_head)\n",
+        "    return x.reshape(*lead, n, n_heads * d_head)\n",
     ),
     WrongAnswer(
         "check_merge_heads",
         "heads concatenated in reverse order",
         _MERGE,
-        "    return x.flip(1).transpose(1, 2).reshape(batch, n, n_heads * d_head)\n",
+        "    return x.flip(-3).transpose(-3, -2).reshape(*lead, n, n_heads * d_head)\n",
     ),
     WrongAnswer(
         "check_merge_heads",
         "heads averaged instead of concatenated",
         _MERGE,
-        "    return x.mean(dim=1)\n",
+        "    return x.mean(dim=-3)\n",
     ),
-    # Exercise 3: multi-head attention
+    WrongAnswer(
+        "check_merge_heads",
+        "the chapter's version: exactly one batch axis",
+        _MERGE_BODY,
+        "    batch, n_heads, n, d_head = x.shape\n"
+        "    return x.transpose(1, 2).reshape(batch, n, n_heads * d_head)\n",
+    ),
+    # Exercise 3: multi-head attention with grouped key/value heads
     WrongAnswer(
         "check_multi_head_attention",
-        "the output projection W_o missing",
-        "return merge_heads(weights @ v) @ W_o.T, weights",
-        "return merge_heads(weights @ v), weights",
+        "the old bug: unsqueeze(1) on every mask, (queries, keys) ones too",
+        _HEAD_AXIS,
+        "        mask = mask.unsqueeze(1)\n",
+    ),
+    WrongAnswer(
+        "check_multi_head_attention",
+        "unsqueeze(-3) on every mask (fails on a (keys,) mask)",
+        _HEAD_AXIS,
+        "        mask = mask.unsqueeze(-3)\n",
+    ),
+    WrongAnswer(
+        "check_multi_head_attention",
+        "mask without a head axis",
+        _HEAD_AXIS,
+        "",
+    ),
+    WrongAnswer(
+        "check_multi_head_attention",
+        "key/value heads tiled (repeat) instead of repeated in place (repeat_interleave)",
+        _REPEAT,
+        "    k = k.repeat(1, group, 1, 1)\n    v = v.repeat(1, group, 1, 1)\n",
+    ),
+    WrongAnswer(
+        "check_multi_head_attention",
+        "keys and values split into n_heads heads",
+        _KV,
+        "    k = split_heads(key @ W_k.T, n_heads)\n    v = split_heads(value @ W_v.T, n_heads)\n",
     ),
     WrongAnswer(
         "check_multi_head_attention",
@@ -69,25 +128,15 @@ WRONG_ANSWERS = [
     ),
     WrongAnswer(
         "check_multi_head_attention",
-        "projection weights not transposed",
-        "q = split_heads(query @ W_q.T, n_heads)",
-        "q = split_heads(query @ W_q, n_heads)",
+        "the output projection W_o missing",
+        _MHA_RETURN,
+        "    return merge_heads(weights @ v), weights\n",
     ),
     WrongAnswer(
         "check_multi_head_attention",
-        "one head of full width (n_heads ignored)",
-        "    q = split_heads(query @ W_q.T, n_heads)  # (batch, heads, n_queries, d_head)\n"
-        "    k = split_heads(key @ W_k.T, n_heads)\n"
-        "    v = split_heads(value @ W_v.T, n_heads)\n",
-        "    q = split_heads(query @ W_q.T, 1)\n"
-        "    k = split_heads(key @ W_k.T, 1)\n"
-        "    v = split_heads(value @ W_v.T, 1)\n",
-    ),
-    WrongAnswer(
-        "check_multi_head_attention",
-        "keys used as values",
-        "v = split_heads(value @ W_v.T, n_heads)",
-        "v = split_heads(key @ W_k.T, n_heads)",
+        "the keys projected as the values",
+        "v = split_heads(value @ W_v.T, n_kv_heads)",
+        "v = split_heads(key @ W_v.T, n_kv_heads)",
     ),
     WrongAnswer(
         "check_multi_head_attention",
@@ -97,115 +146,134 @@ WRONG_ANSWERS = [
     ),
     WrongAnswer(
         "check_multi_head_attention",
-        "mask ignored",
-        'scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))',
-        "pass",
-    ),
-    WrongAnswer(
-        "check_multi_head_attention",
         "mask read as PyTorch's (True = blocked)",
-        'scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))',
-        'scores = scores.masked_fill(mask.unsqueeze(1), float("-inf"))',
-    ),
-    WrongAnswer(
-        "check_multi_head_attention",
-        "mask without a head axis",
-        'scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))',
         'scores = scores.masked_fill(~mask, float("-inf"))',
+        'scores = scores.masked_fill(mask, float("-inf"))',
     ),
     WrongAnswer(
         "check_multi_head_attention",
         "weights returned averaged over the heads",
-        "return merge_heads(weights @ v) @ W_o.T, weights",
-        "return merge_heads(weights @ v) @ W_o.T, weights.mean(dim=1)",
-    ),
-    # Exercise 4: sinusoidal encodings
-    WrongAnswer(
-        "check_sinusoidal_encoding",
-        "sin and cos swapped",
-        "    encoding[:, 0::2] = torch.sin(angles)\n    encoding[:, 1::2] = torch.cos(angles)\n",
-        "    encoding[:, 0::2] = torch.cos(angles)\n    encoding[:, 1::2] = torch.sin(angles)\n",
+        _MHA_RETURN,
+        "    return merge_heads(weights @ v) @ W_o.T, weights.mean(dim=1)\n",
     ),
     WrongAnswer(
-        "check_sinusoidal_encoding",
-        "exponent i/d_model instead of 2i/d_model",
-        "pair = torch.arange(0, d_model, 2, dtype=torch.float32)",
-        "pair = torch.arange(0, d_model // 2, dtype=torch.float32)",
+        "check_multi_head_attention",
+        "query projection weights not transposed",
+        "q = split_heads(query @ W_q.T, n_heads)",
+        "q = split_heads(query @ W_q, n_heads)",
     ),
     WrongAnswer(
-        "check_sinusoidal_encoding",
-        "all sines first, then all cosines",
-        "    encoding[:, 0::2] = torch.sin(angles)\n    encoding[:, 1::2] = torch.cos(angles)\n",
-        "    encoding = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)\n",
+        "check_multi_head_attention",
+        "PyTorch's fused attention for the heads",
+        _MHA_RETURN,
+        "    heads = torch.nn.functional.scaled_dot_product_attention(q, k, v)\n"
+        "    return merge_heads(heads) @ W_o.T, weights\n",
+    ),
+    # Exercise 4: one step with a key/value cache
+    WrongAnswer(
+        "check_attend_with_cache",
+        "new tokens see each other's futures (no mask)",
+        'scores.masked_fill(~causal, float("-inf"))',
+        "scores",
     ),
     WrongAnswer(
-        "check_sinusoidal_encoding",
-        "positions counted from 1",
-        "positions = torch.arange(length, dtype=torch.float32)[:, None]",
-        "positions = torch.arange(1, length + 1, dtype=torch.float32)[:, None]",
+        "check_attend_with_cache",
+        "causal mask not shifted by the cache's length",
+        ".tril(diagonal=n_total - n_new)",
+        ".tril()",
     ),
     WrongAnswer(
-        "check_sinusoidal_encoding",
-        "base 1000 instead of 10000",
-        "angles = positions / 10000 ** (pair / d_model)",
-        "angles = positions / 1000 ** (pair / d_model)",
+        "check_attend_with_cache",
+        "new keys and values put before the cached ones",
+        _APPEND,
+        "        keys, values = torch.cat([keys, cache[0]], dim=-2), "
+        "torch.cat([values, cache[1]], dim=-2)\n",
     ),
     WrongAnswer(
-        "check_sinusoidal_encoding",
-        "multiplied by the frequency term instead of divided",
-        "angles = positions / 10000 ** (pair / d_model)",
-        "angles = positions * 10000 ** (pair / d_model)",
-    ),
-    # Exercise 5: chunked attention
-    WrongAnswer(
-        "check_chunked_attention",
-        "running sum not rescaled when the maximum changes",
-        "running_sum = running_sum * rescale + exponentials.sum(dim=-1, keepdim=True)",
-        "running_sum = running_sum + exponentials.sum(dim=-1, keepdim=True)",
+        "check_attend_with_cache",
+        "the old cache returned, not extended",
+        "    return output, (keys, values)\n",
+        "    return output, cache\n",
     ),
     WrongAnswer(
-        "check_chunked_attention",
-        "weighted values not rescaled",
-        "weighted = weighted * rescale + exponentials",
-        "weighted = weighted + exponentials",
+        "check_attend_with_cache",
+        "only the new keys and values kept",
+        _APPEND,
+        "        pass\n",
     ),
     WrongAnswer(
-        "check_chunked_attention",
-        "rescaled by exp(new - old) instead of exp(old - new)",
-        "rescale = torch.exp(running_max - new_max)",
-        "rescale = torch.exp(new_max - running_max).nan_to_num(posinf=0.0)",
+        "check_attend_with_cache",
+        "key/value heads not lined up with the query heads",
+        "scores = q @ keys.repeat_interleave(group, dim=1).transpose(-2, -1)",
+        "scores = q @ keys.repeat(1, group, 1, 1).transpose(-2, -1)",
+    ),
+    # Exercise 5: greedy decoding both ways
+    WrongAnswer(
+        "check_generate",
+        "with the cache, every new token at position 0",
+        'weights["positions"][start : tokens.shape[1]]',
+        'weights["positions"][: new.shape[1]]',
     ),
     WrongAnswer(
-        "check_chunked_attention",
-        "no maximum subtracted (overflow on large scores)",
-        "        rescale = torch.exp(running_max - new_max)\n"
-        "        exponentials = torch.exp(scores - new_max)\n",
-        "        rescale = torch.ones_like(new_max)\n        exponentials = torch.exp(scores)\n",
+        "check_generate",
+        "with the cache, no residual connection",
+        "                x = x + out\n",
+        "                x = out\n",
     ),
     WrongAnswer(
-        "check_chunked_attention",
-        "the last, shorter chunk dropped",
-        "for start in range(0, k.shape[-2], chunk_size):",
-        "for start in range(0, k.shape[-2] - chunk_size + 1, chunk_size):",
+        "check_generate",
+        "with the cache, one cache shared by all layers",
+        "out, caches[index] = attend_with_cache(\n                    x, caches[index],",
+        "out, caches[0] = attend_with_cache(\n                    x, caches[0],",
     ),
     WrongAnswer(
-        "check_chunked_attention",
-        "no 1/sqrt(d) scaling",
-        "q @ k[..., start : start + chunk_size, :].transpose(-2, -1) / math.sqrt(q.shape[-1])",
-        "q @ k[..., start : start + chunk_size, :].transpose(-2, -1)",
+        "check_generate",
+        "rows counted for the whole sequence with the cache",
+        "                rows += new.shape[1]\n",
+        "                rows += tokens.shape[1]\n",
     ),
     WrongAnswer(
-        "check_chunked_attention",
-        "the maximum of the chunk only, not the running one",
-        "new_max = torch.maximum(running_max, scores.amax(dim=-1, keepdim=True))",
-        "new_max = scores.amax(dim=-1, keepdim=True)",
+        "check_generate",
+        "without the cache, no causal mask",
+        "x = x + multi_head_attention(x, x, x, *layer, n_heads, n_kv_heads, causal)[0]",
+        "x = x + multi_head_attention(x, x, x, *layer, n_heads, n_kv_heads)[0]",
     ),
     WrongAnswer(
-        "check_chunked_attention",
-        "exact attention on the whole matrix, chunks ignored",
-        '    running_max = torch.full((*q.shape[:-1], 1), float("-inf"))\n',
-        "    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])\n"
-        "    return torch.softmax(scores, dim=-1) @ v\n"
-        '    running_max = torch.full((*q.shape[:-1], 1), float("-inf"))\n',
+        "check_generate",
+        "the prompt returned with the written tokens",
+        "    return tokens[:, prompt.shape[1] :], rows\n",
+        "    return tokens, rows\n",
+    ),
+    # The experiment
+    WrongAnswer(
+        "check_measure_decoding",
+        "both ways timed without the cache",
+        _TIMING,
+        "seconds = cpu_seconds(generate, weights, prompt, steps, False, repeats=3)",
+    ),
+    WrongAnswer(
+        "check_measure_decoding",
+        "labels swapped",
+        'label = "with cache" if use_cache else "without cache"',
+        'label = "without cache" if use_cache else "with cache"',
+    ),
+    WrongAnswer(
+        "check_measure_decoding",
+        "tokens and rows of the cached way only",
+        "tokens, rows = generate(weights, prompt, steps, use_cache)",
+        "tokens, rows = generate(weights, prompt, steps, True)",
+    ),
+    # The questions
+    WrongAnswer(
+        "check_why_the_cache_is_exact",
+        "the weights do not change",
+        'def why_the_cache_is_exact():\n    ### BEGIN SOLUTION\n    return "b"',
+        'def why_the_cache_is_exact():\n    ### BEGIN SOLUTION\n    return "a"',
+    ),
+    WrongAnswer(
+        "check_what_grouped_heads_change",
+        "the same output with a smaller cache",
+        'def what_grouped_heads_change():\n    ### BEGIN SOLUTION\n    return "a"',
+        'def what_grouped_heads_change():\n    ### BEGIN SOLUTION\n    return "b"',
     ),
 ]
