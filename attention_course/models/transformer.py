@@ -77,6 +77,8 @@ class MultiHeadAttention(nn.Module):
         k = split_heads(self.W_k(key), self.n_heads)
         v = split_heads(self.W_v(value), self.n_heads)
         if mask is not None:
+            while mask.dim() < 3:  # a (n_keys,) or (n_queries, n_keys) mask: add what is missing
+                mask = mask.unsqueeze(0)
             mask = mask.unsqueeze(-3)  # a head axis, so the same mask serves every head
         heads, weights = scaled_dot_product_attention(q, k, v, mask)
         return self.W_o(merge_heads(heads)), weights

@@ -186,3 +186,16 @@ def test_decoder_block_equals_torch_decoder_layer(norm_first):
     torch.testing.assert_close(output, expected, **TOLERANCE)
     assert torch.all(self_weights.triu(diagonal=1) == 0)
     assert torch.all(cross_weights[1, :, :, 5:] == 0)
+
+
+def test_multi_head_attention_takes_every_mask_shape_that_broadcasts():
+    torch.manual_seed(0)
+    layer = MultiHeadAttention(8, n_heads=2)
+    x = torch.randn(3, 4, 8)
+    keys = torch.tensor([True, True, False, True])
+    full = keys.expand(3, 4, 4)
+    expected, expected_weights = layer(x, x, x, full)
+    for mask in (keys, keys.expand(4, 4), keys.expand(3, 1, 4)):
+        out, weights = layer(x, x, x, mask)
+        assert torch.allclose(out, expected) and torch.allclose(weights, expected_weights)
+    assert (expected_weights[..., 2] == 0).all()
