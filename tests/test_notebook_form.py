@@ -45,3 +45,16 @@ def test_chapters_run_torch_on_one_thread(path):
         c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
     )
     assert "torch.set_num_threads(1)" in code
+
+
+def _title(path) -> str:
+    first_markdown = next(
+        c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"
+    )
+    return first_markdown.source.splitlines()[0].lstrip("# ").split(": ", 1)[-1]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_the_preface_names_each_lab_by_its_title(path):
+    # The preface's table of chapters and labs links each lab under the title it has.
+    assert f"[{_title(path)}](labs/{path.name})" in (ROOT / "intro.md").read_text()
