@@ -26,6 +26,8 @@ import matplotlib.pyplot as plt
 from ipywidgets.embed import dependency_state
 from PIL import Image
 
+from .plotting import describe_figure
+
 # One Layout shared by every frame: each widget a notebook creates is embedded in the
 # page, and a Layout per frame would add about 1 KB each.
 _FRAME_LAYOUT = widgets.Layout(width="auto")
@@ -100,24 +102,33 @@ def frame_demo(
         for name, values in zip(names, value_lists)
     ]
 
-    frames = {
-        combination: _render(draw, dict(zip(names, combination)), dpi, colors)
-        for combination in itertools.product(*value_lists)
-    }
+    frames, descriptions = {}, {}
+    for combination in itertools.product(*value_lists):
+        frames[combination], descriptions[combination] = _render(
+            draw, dict(zip(names, combination)), dpi, colors
+        )
     controls = [
         _control(name, values, index) for name, values, index in zip(names, value_lists, start)
     ]
 
     if len(names) == 1:
-        pages = _pages([frames[(value,)] for value in value_lists[0]], start[0])
+        pages = _pages(
+            [frames[(value,)] for value in value_lists[0]],
+            start[0],
+            [descriptions[(value,)] for value in value_lists[0]],
+        )
         # The control comes first: the first end of a jslink pushes its value on load.
         links = [widgets.jslink((controls[0], "index"), (pages, "selected_index"))]
     else:
         inner_pages = [
-            _pages([frames[(outer, inner)] for inner in value_lists[1]], start[1])
+            _pages(
+                [frames[(outer, inner)] for inner in value_lists[1]],
+                start[1],
+                [descriptions[(outer, inner)] for inner in value_lists[1]],
+            )
             for outer in value_lists[0]
         ]
-        pages = _pages(inner_pages, start[0])
+        pages = _pages(inner_pages, start[0], [_label(outer) for outer in value_lists[0]])
         links = [widgets.jslink((controls[0], "index"), (pages, "selected_index"))]
         links += [
             widgets.jslink((controls[1], "index"), (inner, "selected_index"))
@@ -127,14 +138,22 @@ def frame_demo(
     return FrameDemo([*controls, pages, _HIDE_TAB_BAR], links, shown.value)
 
 
-def _pages(children: list, selected_index: int) -> widgets.Tab:
+def _pages(children: list, selected_index: int, titles: list[str]) -> widgets.Tab:
     pages = widgets.Tab(children, selected_index=selected_index)
     pages.add_class(_PAGES_CLASS)
+    # The tab bar is hidden, but its titles name the pages for screen readers (each page
+    # is a tabpanel labelled by its tab); the book also copies them into each frame's
+    # alt text (book_assets/accessibility.js). set_title works on ipywidgets 7 and 8.
+    for index, title in enumerate(titles):
+        pages.set_title(index, title)
     return pages
 
 
-def _render(draw, values: dict, dpi: int, colors: int) -> widgets.Image:
+def _render(draw, values: dict, dpi: int, colors: int) -> tuple[widgets.Image, str]:
+    """The frame for these values, and a text alternative that says what it shows."""
     figure = draw(**values)
+    shown_at = ", ".join(f"{name.replace('_', ' ')} = {_label(v)}" for name, v in values.items())
+    description = f"{describe_figure(figure)} (at {shown_at})"
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     plt.close(figure)  # or the inline backend prints every frame under the cell
@@ -144,7 +163,7 @@ def _render(draw, values: dict, dpi: int, colors: int) -> widgets.Image:
     image = Image.open(buffer).convert("RGB").quantize(colors=colors)
     out = io.BytesIO()
     image.save(out, format="png", optimize=True)
-    return widgets.Image(value=out.getvalue(), format="png", layout=_FRAME_LAYOUT)
+    return widgets.Image(value=out.getvalue(), format="png", layout=_FRAME_LAYOUT), description
 
 
 def _control(name: str, values: list, index: int) -> widgets.Widget:

@@ -35,6 +35,10 @@ MATHJAX_ENTRY = "tex-mml-chtml.js"  # the bundle Sphinx loads from its CDN by de
 WIDGETS_ENTRY = "embed.js"
 # Ours: lets the widget manager's MathJax 2 call work with MathJax 3 (see the file).
 WIDGETS_MATHJAX3 = "widgets_mathjax3.js"
+# Ours, on every page: names for the demos' sliders and the theme's buttons (see the file).
+ACCESSIBILITY = "accessibility.js"
+# Ours, on every page: code that fits the column, and a print stylesheet (see the file).
+BOOK_CSS = "book.css"
 
 
 def _check_installed(app: Sphinx, config: Config) -> None:
@@ -56,6 +60,8 @@ def _copy_assets(app: Sphinx, exception: Exception | None) -> None:
         return
     static = Path(app.outdir) / "_static"
     shutil.copy2(HERE / WIDGETS_MATHJAX3, static / WIDGETS_MATHJAX3)
+    shutil.copy2(HERE / ACCESSIBILITY, static / ACCESSIBILITY)
+    shutil.copy2(HERE / BOOK_CSS, static / BOOK_CSS)
     vendor = static / VENDOR
     # MathJax loads fonts and the TeX extensions a formula needs (autoload) relative to
     # its entry script: keep the es5 tree, minus the combined bundles the book does not use.
@@ -85,4 +91,6 @@ def setup(app: Sphinx) -> dict:
     # After myst-nb and sphinx.ext.mathjax have registered their settings.
     app.connect("config-inited", _check_installed, priority=900)
     app.connect("build-finished", _copy_assets)
+    app.add_js_file(ACCESSIBILITY, defer="defer")
+    app.add_css_file(BOOK_CSS)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -72,3 +72,18 @@ def test_state_size_counts_what_the_page_embeds():
 def test_demo_arguments_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
         frame_demo(draw, **kwargs)
+
+
+def test_every_frame_says_what_it_shows_and_at_which_value():
+    def draw(bandwidth):
+        figure, ax = plt.subplots()
+        ax.plot([0, 1], [0, bandwidth])
+        ax.set(title="Kernel regression", xlabel="time", ylabel="acceleration")
+        return figure
+
+    demo = frame_demo(draw, bandwidth=[0.5, 2.0])
+    pages = demo.children[1]
+    assert [pages.get_title(i) for i in range(2)] == [
+        "Kernel regression (plot of acceleration against time) (at bandwidth = 0.5)",
+        "Kernel regression (plot of acceleration against time) (at bandwidth = 2)",
+    ]

@@ -9,7 +9,12 @@ opened from `file://` in a browser context that is offline, and a page fails on:
 - a widget area that renders empty, or a widget control outside a `frame_demo` (without
   a kernel it would move nothing);
 - a demo whose picture does not change at each step of each control through all its
-  values, or that ends on the wrong picture after key repeats faster than a keyboard's.
+  values (moved from the keyboard alone: arrow keys on a slider, Enter on a button, arrow
+  keys in a menu), or that ends on the wrong picture after key repeats faster than a
+  keyboard's, or a control a reader cannot reach with Tab;
+- an accessibility violation of impact "serious" or "critical" found by axe-core (the
+  audit's other findings are counted in the test's output, page by page), an image with no
+  text alternative among them.
 Each page is saved as a screenshot under `_build/screenshots/` for review, showing the
 page as it loads, before any demo is moved.
 
@@ -44,6 +49,10 @@ CHROMIUM_ARGS = [
 ]
 # What a page may load: the book's own files, and what its scripts make in memory.
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+# axe-core, installed by `make assets` beside the book's other assets (tests only).
+AXE = ROOT / "book_assets" / "node_modules" / "axe-core" / "axe.min.js"
+FAILING_IMPACTS = ("serious", "critical")
+IMPACTS = ("critical", "serious", "moderate", "minor")
 WAIT_MS = 15_000  # for the widgets and MathJax of one page (under 2 s on an idle machine)
 
 
@@ -162,6 +171,33 @@ PAGE_TEXT_AND_IMAGES = r"""() => {
   return found;
 }"""
 
+# Code cells wider than their box: a reader at 1280 px would have to scroll sideways.
+SCROLLING_CODE = """() => [...document.querySelectorAll('div.cell_input pre')]
+  .filter((pre) => pre.scrollWidth > pre.clientWidth + 1)
+  .map((pre) => {
+    const lines = pre.textContent.split('\\n');
+    const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+    return longest.trim().slice(0, 60) + ' (' + longest.length + ' columns)';
+  })"""
+
+# The page as printed: what of the site's navigation is still drawn, and code still cut off.
+PRINTED = """() => ({
+  chrome: ['.bd-header', '.bd-sidebar-primary', '.bd-sidebar-secondary', '.prev-next-area']
+    .filter((selector) => [...document.querySelectorAll(selector)]
+      .some((el) => getComputedStyle(el).display !== 'none')),
+  cutCode: [...document.querySelectorAll('div.cell_input pre, div.cell_output pre')]
+    .filter((pre) => pre.scrollWidth > pre.clientWidth + 1).length,
+})"""
+
+# axe-core's audit of the page as it is: each rule broken, its impact and where.
+AUDIT = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations'], preload: false});
+  return result.violations.map((rule) => ({
+    id: rule.id, impact: rule.impact, help: rule.help, count: rule.nodes.length,
+    where: rule.nodes.slice(0, 3).map((node) => node.target.join(' ')),
+  }));
+}"""
+
 # Each widget view and what it rendered.
 WIDGET_AREAS = """() => [...document.querySelectorAll(
     'script[type="application/vnd.jupyter.widget-view+json"]')]
@@ -208,10 +244,36 @@ KEY_BURST = """(handle, [key, count]) => {
 # Checking a page
 
 
+def audit(visit: Visit) -> tuple[list[str], dict[str, int]]:
+    """axe-core's serious and critical findings as problems, and every finding counted."""
+    visit.page.add_script_tag(path=str(AXE))
+    problems, counts = [], dict.fromkeys(IMPACTS, 0)
+    for rule in visit.page.evaluate(AUDIT):
+        counts[rule["impact"]] = counts.get(rule["impact"], 0) + rule["count"]
+        if rule["impact"] in FAILING_IMPACTS:
+            problems.append(
+                f"accessibility ({rule['impact']}): {rule['id']}: {rule['help']} "
+                f"({rule['count']}x, e.g. {'; '.join(rule['where'])})"
+            )
+    return problems, counts
+
+
 def check_page(visit: Visit, html: str, screenshot: Path | None) -> list[str]:
     page = visit.page
     page.evaluate(SETTLE, WAIT_MS)
     problems = page.evaluate(PAGE_TEXT_AND_IMAGES)
+    found, visit.audit_counts = audit(visit)
+    problems += found
+    problems += [
+        f"a code cell scrolls sideways at 1280 px: {line}" for line in page.evaluate(SCROLLING_CODE)
+    ]
+    page.emulate_media(media="print")
+    printed = page.evaluate(PRINTED)
+    page.emulate_media(media="screen")
+    if printed["chrome"]:
+        problems.append(f"printed, the page still shows {', '.join(printed['chrome'])}")
+    if printed["cutCode"]:
+        problems.append(f"printed, {printed['cutCode']} code block(s) are cut off at the edge")
     for number, area in enumerate(page.evaluate(WIDGET_AREAS), start=1):
         widget = f"widget {number}"
         if not area["rendered"]:
@@ -263,6 +325,11 @@ class Demo:
         ]
         if not 1 <= len(controls) <= 2:
             return [f"{self.label}: {len(controls)} controls"]
+        for control in controls:
+            if not control.reachable_by_tab():
+                self.problems.append(
+                    f"{self.label}: '{control.name}' cannot be reached with the Tab key"
+                )
         *outer, inner = controls
         self.hashes = self.element.evaluate(FRAME_HASHES)
         for control in controls:
@@ -352,16 +419,32 @@ class Control:
         else:
             self.count = self.element.locator("select option").count()
 
+    def reachable_by_tab(self) -> bool:
+        """Every part a reader must use is focusable and in the tab order."""
+        parts = {"slider": ".noUi-handle", "buttons": "button", "dropdown": "select"}[self.kind]
+        return self.element.evaluate(
+            "(el, parts) => [...el.querySelectorAll(parts)].every("
+            "(part) => part.tabIndex >= 0 && !part.disabled)",
+            parts,
+        )
+
     def choose(self, index: int) -> None:
+        """Move to the value at ``index`` with the keyboard alone, as a reader without a mouse."""
         if self.kind == "slider":
             now = round(float(self.handle.get_attribute("aria-valuenow")))
             self.handle.focus()
             for _ in range(abs(index - now)):
                 self.handle.press("ArrowRight" if index > now else "ArrowLeft")
         elif self.kind == "buttons":
-            self.element.locator("button").nth(index).click()
+            button = self.element.locator("button").nth(index)
+            button.focus()
+            button.press("Enter")
         else:
-            self.element.locator("select").select_option(index=index)
+            menu = self.element.locator("select")
+            menu.focus()
+            now = menu.evaluate("(el) => el.selectedIndex")
+            for _ in range(abs(index - now)):
+                menu.press("ArrowDown" if index > now else "ArrowUp")
 
     def describe(self, index: int) -> str:
         return f"'{self.name}' to its value {index + 1} of {self.count}"
@@ -376,6 +459,7 @@ def test_every_page_works_offline_in_a_browser(browser, pages, capsys):
     SCREENSHOTS.mkdir(parents=True)
     problems: dict[str, list[str]] = {}
     seconds = []
+    audits: dict[str, dict[str, int]] = {}
     for page_path in pages:
         started = time.monotonic()
         html = read(page_path)
@@ -387,6 +471,7 @@ def test_every_page_works_offline_in_a_browser(browser, pages, capsys):
         visit = Visit(browser, HTML / page_path)
         try:
             found = check_page(visit, html, SCREENSHOTS / (page_path.replace("/", "__") + ".jpg"))
+            audits[page_path] = getattr(visit, "audit_counts", {})
         finally:
             visit.close()
         if found:
@@ -399,6 +484,10 @@ def test_every_page_works_offline_in_a_browser(browser, pages, capsys):
             f"(slowest {slowest[1]}: {slowest[0]:.1f} s); screenshots in "
             f"{SCREENSHOTS.relative_to(ROOT)}/"
         )
+        print("accessibility audit (axe-core), findings by impact:")
+        print(f"  {'page':<48}" + "".join(f"{impact:>10}" for impact in IMPACTS))
+        for page_path, counts in audits.items():
+            print(f"  {page_path:<48}" + "".join(f"{counts.get(i, 0):>10}" for i in IMPACTS))
     assert not problems, "\n".join(
         f"{page}:\n  " + "\n  ".join(found) for page, found in problems.items()
     )
@@ -436,9 +525,9 @@ def _inserted(html: str, markup: str) -> str:
     return html[: article.end()] + markup + html[article.end() :]
 
 
-def _replaced(html: str, old: str, new: str) -> str:
+def _replaced(html: str, old: str, new: str, count: int = -1) -> str:
     assert old in html, f"the page no longer contains {old!r}: update this test"
-    return html.replace(old, new)
+    return html.replace(old, new, count)
 
 
 FORMULA = '<span class="math notranslate nohighlight">\\('
@@ -488,6 +577,16 @@ BREAKAGES = {
         ["shows the same picture as before"],
     ),
     "demo emptied": (lambda html: _edit_state(html, _demos_emptied), ["rendered empty"]),
+    "a code line too long for the column": (
+        lambda html: _replaced(
+            html, "<span></span><span class=", "<span>" + "x" * 160 + "</span><span class=", count=1
+        ),
+        ["a code cell scrolls sideways at 1280 px: xxxx"],
+    ),
+    "a figure without alt text, a button without a name": (
+        lambda html: _inserted(html, f'<img src="{FIGURE[5:]}x.png"><button></button>'),
+        ["accessibility (critical): image-alt", "accessibility (critical): button-name"],
+    ),
 }
 
 
