@@ -356,7 +356,7 @@ _MARK = {PASSED: "✔", FAILED: "✘", NOT_IMPLEMENTED: "…", ERRORED: "!"}
 
 def result_lines(result: ExerciseResult) -> list[str]:
     """The lines a student reads under a check cell."""
-    lines = [f"Checking {result.exercise} ({result.points:g} points)"]
+    lines = [f"Checking {result.exercise} ({_points(result.points)})"]
     if result.status == NOT_IMPLEMENTED:
         lines.append(
             f"  {_MARK[NOT_IMPLEMENTED]} not implemented yet: replace the "
@@ -370,7 +370,7 @@ def result_lines(result: ExerciseResult) -> list[str]:
             if case.status == ERRORED:
                 line += " (a bug in the check, not in your answer: this case counts as passed)"
             lines.append(line)
-    lines.append(f"  {result.earned:g} / {result.points:g} points")
+    lines.append(f"  {result.earned:g} / {_points(result.points)}")
     return lines
 
 
@@ -383,3 +383,7 @@ def _summary(result: ExerciseResult) -> str:
         return f"{result.exercise} is not implemented yet"
     bad = sum(case.status == FAILED for case in result.cases)
     return f"{bad} of {len(result.cases)} checks of {result.exercise} did not pass (see above)"
+
+
+def _points(points: float) -> str:
+    return f"{points:g} point" if points == 1 else f"{points:g} points"
