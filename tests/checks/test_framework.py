@@ -319,3 +319,23 @@ def test_call_and_judge_in_two_processes_give_what_in_place_gives(capsys):
     assert judged == in_place
     assert "✘ equals nn.GRUCell" in judged and "✔ returns a (batch, hidden) tensor" in judged
     assert json.loads(record)["exercise"] == "gru_step"
+
+
+noted = Lab("test-notes", "A lab whose judge reports what it measured")
+
+
+@noted.check(points=1)
+def check_mean():
+    def measured(result):
+        if abs(float(result) - 2.0) > 1e-6:
+            raise CaseFailed(f"the mean should be 2, got {float(result):.3g}")
+        return f"your mean: {float(result):.3f}"
+
+    return [Case("computes the mean", calls(torch.tensor([1.0, 2.0, 3.0])), measured)]
+
+
+def test_a_judge_can_tell_a_passing_student_what_it_measured(capsys):
+    check_mean(lambda x: x.mean())
+    assert "✔ computes the mean: your mean: 2.000" in capsys.readouterr().out
+    assert noted.results()[0]["earned"] == 1
+    noted.reset()
