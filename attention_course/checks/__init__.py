@@ -13,6 +13,7 @@ How a check is written (cases as data, called in one place and judged in another
 from .calling import CaseFailed
 from .expect import (
     Mistake,
+    expect_answer,
     expect_array,
     expect_choice,
     expect_close,
@@ -52,6 +53,7 @@ __all__ = [
     "LabCheckFailed",
     "Mistake",
     "calls",
+    "expect_answer",
     "expect_array",
     "expect_choice",
     "expect_close",

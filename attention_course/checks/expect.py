@@ -150,6 +150,18 @@ def expect_choice(value, choices: Sequence[str], name: str = "your answer") -> s
     return value.strip().lower()
 
 
+def expect_answer(value, right: str, why_not: dict[str, str], name: str = "your answer") -> str:
+    """The right letter of a multiple-choice question; a wrong one is told why it fails.
+
+    ``why_not`` maps each wrong letter to the evidence against it (best: what the
+    student's own experiment showed), so a wrong pick teaches rather than just scores.
+    """
+    answer = expect_choice(value, sorted({right, *why_not}), name)
+    if answer != right.lower():
+        raise CaseFailed(f"({answer}) does not fit: {why_not[answer]}")
+    return answer
+
+
 def _same_numbers(got, wrong, atol: float, rtol: float) -> bool:
     a, b = _as_float64(got), _as_float64(wrong)
     if a is None or b is None or a.shape != b.shape:

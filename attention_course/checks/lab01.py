@@ -16,8 +16,8 @@ from torch import nn
 from .calling import CaseFailed
 from .expect import (
     Mistake,
+    expect_answer,
     expect_array,
-    expect_choice,
     expect_close,
     expect_parts,
     expect_tensor,
@@ -597,10 +597,6 @@ BOTTLENECK_CHOICES = {
 @lab.check(points=1)
 def check_reading_the_bottleneck():
     def judge(result):
-        answer = expect_choice(result, ["a", "b", "c", "d"])
-        if answer in BOTTLENECK_CHOICES:
-            raise CaseFailed(
-                f"({answer}) does not fit your measurement: " + BOTTLENECK_CHOICES[answer]
-            )
+        expect_answer(result, "c", BOTTLENECK_CHOICES)
 
     return [Case("picks the explanation that fits the measurement", calls(), judge)]

@@ -15,8 +15,8 @@ from ..data.regression import load_motorcycle_crash
 from .calling import CaseFailed
 from .expect import (
     Mistake,
+    expect_answer,
     expect_array,
-    expect_choice,
     expect_close,
     expect_number,
     expect_parts,
@@ -628,11 +628,7 @@ NARROW_END_CHOICES = {
 @lab.check(points=1)
 def check_the_narrow_end():
     def judge(result):
-        answer = expect_choice(result, ["a", "b", "c", "d"])
-        if answer in NARROW_END_CHOICES:
-            raise CaseFailed(
-                f"({answer}) does not fit your measurement: " + NARROW_END_CHOICES[answer]
-            )
+        expect_answer(result, "b", NARROW_END_CHOICES)
 
     return [Case("picks the explanation that fits the measurement", calls(), judge)]
 

@@ -23,6 +23,7 @@ from .calling import CaseFailed
 from .encoding import describe
 from .expect import (
     Mistake,
+    expect_answer,
     expect_close,
     expect_number,
     expect_parts,
@@ -32,7 +33,6 @@ from .expect import (
     seeded_generator,
     seeded_randn,
 )
-from .expect import expect_choice as _expect_choice
 from .framework import Case, Lab, calls
 
 lab = Lab("05", "Attention by hand, and a model that must not peek")
@@ -891,13 +891,6 @@ def check_train_next_token_model():
 # ---------------------------------------------------------------- the questions
 
 
-def _expect_answer(value, right, why_not):
-    """One of the offered letters; a wrong one is told why it does not hold."""
-    answer = _expect_choice(value, sorted({right, *why_not}))
-    if answer != right:
-        raise CaseFailed(f"({answer}) does not hold: {why_not[answer]}")
-
-
 @lab.check(points=1)
 def check_why_the_unmasked_model_fails():
     why_not = {
@@ -913,7 +906,7 @@ def check_why_the_unmasked_model_fails():
         Case(
             "the answer explains the gap your experiment measured",
             calls(),
-            lambda r: _expect_answer(r, "b", why_not),
+            lambda r: expect_answer(r, "b", why_not),
         )
     ]
 
@@ -934,6 +927,6 @@ def check_why_the_masked_loss_stays_high():
         Case(
             "the answer explains where the masked model's training loss levels off",
             calls(),
-            lambda r: _expect_answer(r, "b", why_not),
+            lambda r: expect_answer(r, "b", why_not),
         )
     ]

@@ -29,6 +29,7 @@ from .calling import CaseFailed
 from .encoding import describe
 from .expect import (
     Mistake,
+    expect_answer,
     expect_close,
     expect_number,
     expect_parts,
@@ -37,7 +38,6 @@ from .expect import (
     seeded_generator,
     seeded_randn,
 )
-from .expect import expect_choice as _expect_choice
 from .framework import Case, Lab, calls
 
 lab = Lab("06", "Multi-head attention, grouped heads and a key/value cache")
@@ -920,12 +920,6 @@ def check_measure_decoding():
 # ---------------------------------------------------------------- the questions
 
 
-def _expect_answer(value, right, why_not):
-    answer = _expect_choice(value, sorted({right, *why_not}))
-    if answer != right:
-        raise CaseFailed(f"({answer}) does not hold: {why_not[answer]}")
-
-
 @lab.check(points=1)
 def check_why_the_cache_is_exact():
     why_not = {
@@ -941,7 +935,7 @@ def check_why_the_cache_is_exact():
         Case(
             "the answer explains why the cached generation is exact",
             calls(),
-            lambda r: _expect_answer(r, "b", why_not),
+            lambda r: expect_answer(r, "b", why_not),
         )
     ]
 
@@ -960,6 +954,6 @@ def check_what_grouped_heads_change():
         Case(
             "the answer says what grouped key/value heads change",
             calls(),
-            lambda r: _expect_answer(r, "a", why_not),
+            lambda r: expect_answer(r, "a", why_not),
         )
     ]

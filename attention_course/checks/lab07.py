@@ -21,8 +21,8 @@ from .calling import CaseFailed, StudentRaised
 from .encoding import describe
 from .expect import (
     Mistake,
+    expect_answer,
     expect_array,
-    expect_choice,
     expect_close,
     expect_number,
     expect_tensor,
@@ -1022,8 +1022,6 @@ _PATCH_ANSWERS = {
 @lab.check(points=1)
 def check_reading_the_patch_experiment():
     def judge(result):
-        answer = expect_choice(result, ["a", "b", "c", "d"])
-        if answer != "b":
-            raise CaseFailed(f"not ({answer}): {_PATCH_ANSWERS[answer]}")
+        expect_answer(result, "b", _PATCH_ANSWERS)
 
     return [Case("the reading that fits what you measured", calls(), judge)]

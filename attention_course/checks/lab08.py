@@ -22,8 +22,8 @@ from .calling import CaseFailed
 from .encoding import describe
 from .expect import (
     Mistake,
+    expect_answer,
     expect_array,
-    expect_choice,
     expect_close,
     expect_number,
     expect_parts,
@@ -799,8 +799,6 @@ _PERSISTENCE_ANSWERS = {
 @lab.check(points=1)
 def check_does_attention_beat_persistence():
     def judge(result):
-        answer = expect_choice(result, ["a", "b", "c", "d"])
-        if answer != "b":
-            raise CaseFailed(f"not ({answer}): {_PERSISTENCE_ANSWERS[answer]}")
+        expect_answer(result, "b", _PERSISTENCE_ANSWERS)
 
     return [Case("the reading that fits your runs", calls(), judge)]
