@@ -1,34 +1,49 @@
-"""Checks for Lab 3: Bahdanau attention, one piece at a time.
+"""Checks for Lab 3: a masked softmax by hand, attention for many queries at once, greedy
+decoding, and the length experiment of Bahdanau et al.'s Figure 2.
 
-The student's functions are compared with the course's model of Chapter 3
-(:mod:`attention_course.models.additive_attention` and
-:class:`~attention_course.models.seq2seq.AttentionSeq2Seq`) with the same weights, which
-the judges run themselves. Where a plausible mistake can be told apart (softmax over the
-batch, the mask applied after the softmax, tanh left out, the new decoder state used where
-the previous one is meant), the message says which it looks like.
+Every expected value is computed inside a judge: a softmax in float64 for the weights, the
+additive score's formula for many queries, and the package's own ``greedy_decode`` for the
+decoder, run on models rebuilt from the same seeds. The experiment is judged on the
+student's own run: the two curves must have the shape the bottleneck predicts, with a
+margin that survives another CPU's arithmetic.
+
+Exercise functions are called only by the checks. ``returned(exercise)`` gives the cells
+that draw a figure or a table what the student's function returned in the last run of its
+check, in this kernel.
 """
 
-from types import SimpleNamespace
+from __future__ import annotations
+
+import math
 
 import torch
 
-from ..data.sequences import length_mask
-from ..models.additive_attention import AdditiveScore, masked_softmax
-from ..models.seq2seq import AttentionSeq2Seq
+from ..data.sequences import BOS, length_mask
+from ..models.seq2seq import AttentionSeq2Seq, FixedContextSeq2Seq
 from .calling import CaseFailed
+from .encoding import describe
 from .expect import (
     Mistake,
+    expect_array,
+    expect_choice,
     expect_close,
     expect_parts,
     expect_tensor,
     expect_true,
     seeded_generator,
-    seeded_randn,
 )
 from .framework import Case, Lab, calls
 
 lab = Lab("03", "Attention, one step at a time")
 score = lab.score
+
+# What the student's functions returned in their check's last run, in this kernel only.
+_returned: dict[str, object] = {}
+
+
+def returned(exercise: str):
+    """What ``exercise`` returned in the last run of its check in this kernel, or None."""
+    return _returned.get(exercise)
 
 
 def _fail_on(got, mistake: Mistake) -> None:
@@ -37,390 +52,697 @@ def _fail_on(got, mistake: Mistake) -> None:
         raise CaseFailed(mistake.description)
 
 
-def _as_float64(answer: torch.Tensor) -> torch.Tensor:
-    """An answer as float64, whatever its dtype, for the judges' own arithmetic: a float64
-    or bool answer must not break torch.allclose (one dtype on both sides) or abs()."""
-    return answer.to(torch.float64)
+# --------------------------------------------------------------------- Exercise 1
 
 
-def _score_weights(seed, query_size=6, key_size=4, attention_size=5):
-    torch.manual_seed(seed)
-    score = AdditiveScore(query_size, key_size, attention_size)
-    return score, (
-        score.key.weight.detach(),
-        score.query.weight.detach(),
-        score.v.weight.detach()[0],
-    )
+SOFTMAX_SHORTCUTS = [
+    "torch.softmax",
+    "torch.log_softmax",
+    "torch.Tensor.softmax",
+    "torch.Tensor.log_softmax",
+    "torch.nn.functional.softmax",
+    "torch.nn.functional.log_softmax",
+    "torch.nn.functional.softmin",
+    "torch.special.softmax",
+    "torch.special.log_softmax",
+    "attention_course.models.additive_attention.masked_softmax",
+    "attention_course.models.attention_zoo.masked_softmax",
+]
 
 
-@lab.check(points=2)
-def check_additive_score():
-    score, (W_1, W_2, v) = _score_weights(seed=0)
-    g = seeded_generator(1)
-    query, keys = torch.randn(3, 6, generator=g), torch.randn(3, 7, 4, generator=g)
-    changed = query.clone()
-    changed[0] = -changed[0]
-    plain = calls(query, keys, W_1, W_2, v)
-    large = calls(100 * query, 100 * keys, W_1, W_2, v)
-
-    def before_and_after(additive_score):
-        return additive_score(query, keys, W_1, W_2, v), additive_score(changed, keys, W_1, W_2, v)
-
-    def scores(result):
-        return _as_float64(expect_tensor(result, shape=(3, 7), name="scores"))
-
-    def formula(result):
-        got = scores(result)
-        _fail_on(
-            got,
-            Mistake(
-                "these are v^T (W_1 h_j + W_2 s) without the tanh: squash the "
-                "sum with torch.tanh before multiplying by v",
-                lambda: (keys @ W_1.T + (query @ W_2.T)[:, None, :]) @ v,
-            ),
-        )
-        with torch.no_grad():
-            expected = score(query, score.project_keys(keys))
-        expect_close(
-            got,
-            expected,
-            name="scores",
-            hint="W_1 (attention, key) maps each key, W_2 (attention, query) maps the "
-            "query; rows are examples, so multiply by the transposed matrices, "
-            "and add the query's projection to every position of its own row",
-        )
-
-    def bounded(result):
-        got = scores(result)
-        bound = v.abs().sum().item()
-        expect_true(
-            bool((got.abs() <= bound + 1e-4).all()),
-            f"with inputs scaled by 100 the scores reach {got.abs().max().item():.3g}, "
-            f"but tanh keeps each one within sum |v| = {bound:.3g}: is tanh applied "
-            "to W_1 h_j + W_2 s?",
-        )
-
-    def own_query(result):
-        before, after = (scores(part) for part in expect_parts(result, "before", "after"))
-        expect_close(
-            after[1:],
-            before[1:],
-            name="scores of the unchanged examples",
-            hint="changing the query of example 0 changed the scores of other "
-            "examples: broadcast each query over its own positions "
-            "([:, None, :]), not over the batch",
-        )
-
-    return [
-        Case("returns one score per source position: shape (batch, length)", plain, scores),
-        Case("equals v^T tanh(W_1 h_j + W_2 s) for every row and position", plain, formula),
-        Case("is bounded by sum |v| however large the inputs (the tanh squashes)", large, bounded),
-        Case("each example's scores depend on its own query only", before_and_after, own_query),
-    ]
+def reference_masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The weights a masked softmax must give, in float64 (for the judges)."""
+    scores = scores.double()
+    mask = mask.expand(scores.shape)
+    weights = torch.softmax(scores.masked_fill(~mask, -math.inf), dim=-1)
+    return torch.nan_to_num(weights, nan=0.0) * mask  # a row of padding only: 0, not 0/0
 
 
-@lab.check(points=3)
-def check_masked_softmax():
-    scores = seeded_randn(3, 5, seed=2)
-    mask = length_mask(torch.tensor([5, 3, 1]), 5)
-    empty = torch.zeros(2, 4, dtype=torch.bool)
-    empty[0] = True
-    big = torch.tensor([[1000.0, -1000.0, 999.0, 5.0]])
-    plain = calls(scores, mask)
-    all_padding = calls(seeded_randn(2, 4, seed=3), empty)
-    large = calls(big, length_mask(torch.tensor([3]), 4))
-
-    def weights(result):
-        return _as_float64(expect_tensor(result, shape=(3, 5), name="weights"))
-
-    def rows_sum_to_one(result):
-        got = weights(result)
-        sums = got.sum(dim=1)
-        columns = got.sum(dim=0)[mask.all(dim=0)]
-        if torch.allclose(columns, torch.ones_like(columns), atol=1e-4) and not torch.allclose(
-            sums, torch.ones_like(sums), atol=1e-4
-        ):
-            raise CaseFailed(
-                "the columns sum to 1, not the rows: normalise over the source "
-                "positions (the last axis, dim=-1), not over the batch"
-            )
-        worst = int((sums - 1).abs().argmax())
-        expect_true(
-            bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4)),
-            f"rows must sum to 1, row {worst} sums to {sums[worst].item():.3g}",
-        )
-
-    def zero_on_padding(result):
-        leaked = weights(result)[~mask].abs().max().item()
-        expect_true(leaked == 0, f"padding got weight up to {leaked:.3g}; it must be 0")
-
-    def masked_first(result):
-        got = weights(result)
-        after = torch.softmax(scores, dim=-1) * mask
-        _fail_on(
-            got,
-            Mistake(
-                "this is softmax(scores) with the padding zeroed afterwards: the "
-                "padding took its share of the weight first, so rows sum to "
-                f"{after.sum(1).min().item():.2f}, not 1. Mask the scores before "
-                "the softmax",
-                after,
-            ),
-        )
-        expect_close(
-            got,
-            masked_softmax(scores, mask),
-            name="weights",
-            hint="set the padded scores to a very negative number, then softmax over the last axis",
-        )
-
-    def zeros_not_nan(result):
-        if isinstance(result, torch.Tensor) and result.is_floating_point() and result.isnan().any():
-            raise CaseFailed(
-                "an all-padding row gave NaN (a softmax of only -inf is 0/0): "
-                "fill with a very negative finite number such as "
-                "torch.finfo(scores.dtype).min, or zero such rows afterwards"
-            )
-        got = expect_tensor(result, shape=(2, 4), name="weights")
-        expect_true(
-            bool((got[1] == 0).all()),
-            f"the all-padding row should be all zeros, got {got[1].tolist()}",
-        )
-
-    def finite(result):
-        if (
-            isinstance(result, torch.Tensor)
-            and result.is_floating_point()
-            and not torch.isfinite(result).all()
-        ):
-            raise CaseFailed(
-                f"scores of ±1000 gave {result.tolist()}: exp(1000) overflows to "
-                "inf; use torch.softmax, or subtract each row's maximum first"
-            )
-        got = expect_tensor(result, shape=(1, 4), name="weights")
-        expect_close(
-            got, masked_softmax(big, length_mask(torch.tensor([3]), 4)), name="weights", atol=1e-4
-        )
-
-    return [
-        Case("returns weights of the same shape as the scores", plain, weights),
-        Case("each row's weights sum to 1 over the source positions", plain, rows_sum_to_one),
-        Case("padded positions get exactly zero weight", plain, zero_on_padding),
-        Case("equals a softmax over each row's real positions only", plain, masked_first),
-        Case("a row that is all padding gives zeros, not NaN", all_padding, zeros_not_nan),
-        Case("large scores (±1000) give finite weights", large, finite),
-    ]
+def _weights(result, shape) -> torch.Tensor:
+    return expect_tensor(result, shape=shape, name="weights").double()
 
 
-@lab.check(points=1)
-def check_context_vector():
-    g = seeded_generator(4)
-    weights = torch.softmax(torch.randn(2, 5, generator=g), dim=-1)
-    values = torch.randn(2, 5, 3, generator=g)
-    one_hot = torch.zeros(2, 5)
-    one_hot[0, 3] = one_hot[1, 0] = 1
-    plain = calls(weights, values)
-
-    def context(result):
-        return expect_tensor(result, shape=(2, 3), name="context")
-
-    def weighted_sum(result):
-        expect_close(
-            result,
-            torch.einsum("bj,bjd->bd", weights, values),
-            name="context",
-            hint="multiply each state h_j by its weight a_j and sum over the source "
-            "positions (dim=1)",
-        )
-
-    def picks_one_state(result):
-        expect_close(result, torch.stack([values[0, 3], values[1, 0]]), name="context")
-
-    return [
-        Case("returns one context per example: shape (batch, value size)", plain, context),
-        Case("equals sum_j a_j h_j for every example", plain, weighted_sum),
-        Case("weight 1 on position j returns exactly h_j", calls(one_hot, values), picks_one_state),
-    ]
+def _weights_or_why(result, shape, why_not_finite: str) -> torch.Tensor:
+    """The weights, or a message saying why they are NaN or infinite."""
+    if (
+        isinstance(result, torch.Tensor)
+        and result.is_floating_point()
+        and not torch.isfinite(result).all()
+    ):
+        raise CaseFailed(why_not_finite)
+    return _weights(result, shape)
 
 
-def _greedy(step, state, steps=10):
-    """Ten greedy steps from BOS with ``step(token, state) -> (state, logits)``."""
-    token = torch.full((state.shape[0],), 1)
-    produced = []
-    for _ in range(steps):
-        state, logits = step(token, state)
-        token = logits.argmax(-1)
-        produced.append(token)
-    return torch.stack(produced, dim=1)
-
-
-def _decoder_inputs():
-    """The chapter's model (seeded) and one decoder step's inputs: what the check passes."""
-    torch.manual_seed(5)
-    model = AttentionSeq2Seq(
-        source_vocab_size=9,
-        target_vocab_size=7,
-        embed_dim=4,
-        encoder_size=3,
-        decoder_size=5,
-        attention_size=4,
-    ).eval()
-    score = model.attention.score
-    layers = SimpleNamespace(
-        embed=model.embed,
-        W_1=score.key.weight.detach(),
-        W_2=score.query.weight.detach(),
-        v=score.v.weight.detach()[0],
-        cell=model.cell,
-        output=model.output,
-    )
-    g = seeded_generator(6)
-    source = torch.randint(3, 9, (3, 6), generator=g)
-    lengths = torch.tensor([6, 4, 2])
-    source[1, 4:] = 0
-    source[2, 2:] = 0
-    with torch.no_grad():
-        encoded, _ = model.encode(source, lengths)
-        first_state = torch.tanh(model.first_state(encoded.summary))
-    return SimpleNamespace(
-        model=model,
-        layers=layers,
-        encoded=encoded,
-        previous_state=torch.randn(3, 5, generator=g),
-        previous_token=torch.tensor([1, 4, 6]),
-        first_state=first_state,
-    )
-
-
-def _decoder_reference(s):
-    """The model's step on the check's inputs: (state, logits, weights)."""
-    with torch.no_grad():
-        return s.model.decoder_step(s.previous_token, s.previous_state, s.encoded)
-
-
-def _step_parts(result):
-    state, logits, weights = expect_parts(result, "state", "logits", "weights")
-    return (
-        expect_tensor(state, shape=(3, 5), name="state"),
-        expect_tensor(logits, shape=(3, 7), name="logits"),
-        expect_tensor(weights, shape=(3, 6), name="weights"),
-    )
-
-
-def _like_the_model(s, part, hint):
-    """The judge of one part of the step's result ("state", "logits" or "weights"): it
-    must equal the model's."""
-    index = ("state", "logits", "weights").index(part)
+def _like_softmax(scores, mask, hint: str = ""):
+    """A judge: the weights equal a softmax over each row's real positions."""
 
     def judge(result):
-        got, expected = _step_parts(result)[index], _decoder_reference(s)[index]
-        expect_close(got, expected, name=part, hint=hint)
+        got = _weights(result, scores.shape)
+        zeroed_after = torch.softmax(scores.double(), dim=-1) * mask.expand(scores.shape)
+        _fail_on(
+            got,
+            Mistake(
+                "this is a softmax over every position with the padding zeroed afterwards: "
+                "the padding took its share first, so the rows no longer sum to 1. Leave "
+                "the padded positions out of the exponentials and of the sum",
+                zeroed_after,
+            ),
+        )
+        expect_close(got, reference_masked_softmax(scores, mask), name="weights", hint=hint)
 
     return judge
 
 
-@lab.check(points=4)
-def check_decoder_step():
-    s = _decoder_inputs()
-    encoded, layers = s.encoded, s.layers
+@lab.check(points=3, forbid=SOFTMAX_SHORTCUTS)
+def check_masked_softmax():
+    g = seeded_generator(1)
+    # Rows with very different maxima, and three different source lengths.
+    scores = torch.randn(3, 6, generator=g) + torch.tensor([[0.0], [20.0], [-7.0]])
+    mask = length_mask(torch.tensor([6, 4, 1]), 6)
+    plain = calls(scores, mask)
 
-    def one_step(decoder_step):
-        with torch.no_grad():
-            return decoder_step(
-                s.previous_token, s.previous_state, encoded.states, encoded.mask, layers
-            )
+    huge = torch.tensor([[1000.0, -1000.0, 999.0, 998.0], [-1000.0, -1002.0, -1001.0, -999.0]])
+    all_real = torch.ones(2, 4, dtype=torch.bool)
 
-    def greedy_decoding(decoder_step):
-        def step(token, state):
-            # The next call needs this step's state and the argmax of its logits.
-            result = decoder_step(token, state, encoded.states, encoded.mask, layers)
-            state, logits, _ = expect_parts(result, "state", "logits", "weights")
-            return (
-                expect_tensor(state, shape=(3, 5), name="state"),
-                expect_tensor(logits, shape=(3, 7), name="logits"),
-            )
+    loud_padding = torch.randn(2, 5, generator=g)
+    padding_mask = length_mask(torch.tensor([3, 5]), 5)
+    loud_padding = loud_padding.masked_fill(~padding_mask, 5000.0)
 
-        with torch.no_grad():
-            return _greedy(step, s.first_state)
+    very_negative = torch.tensor([[-30000.0, -29999.0, -29998.0, 0.0, 0.0]])
+    three_real = length_mask(torch.tensor([3]), 5)
 
-    def a_distribution(result):
-        weights = _as_float64(_step_parts(result)[2])
-        sums = weights.sum(dim=1)
+    empty = torch.tensor([[True, True, False, False], [False, False, False, False]])
+    empty_scores = torch.randn(2, 4, generator=g)
+
+    shared = torch.tensor([True, True, True, False, False])  # (n,): one mask for every row
+    shared_scores = torch.randn(3, 5, generator=g)
+    per_source = length_mask(torch.tensor([5, 2]), 5)[:, None, :]  # (batch, 1, n)
+    many_queries = torch.randn(2, 3, 5, generator=g)
+    per_query = torch.rand(2, 3, 4, generator=g) > 0.4  # (batch, n_q, n), some rows empty
+    per_query[0, 0] = False
+    per_query[1, 2] = True
+    query_scores = torch.randn(2, 3, 4, generator=g)
+    one_row = torch.tensor([[0.5, 0.25, -1.0, 3.0]], dtype=torch.float64)
+    one_mask = torch.tensor([[True, True, True, False]])
+
+    def shaped(result):
+        _weights(result, (3, 6))
+
+    def rows_sum_to_one(result):
+        got = _weights(result, (3, 6))
+        sums = got.sum(dim=-1)
+        columns = got.sum(dim=0)[mask.all(dim=0)]
         expect_true(
-            bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4)),
-            f"the weights must sum to 1 in each row, got {sums.numpy().round(3)}: "
-            "return the softmax of the scores, not the scores",
+            not torch.allclose(columns, torch.ones_like(columns), atol=1e-5),
+            "the columns sum to 1, not the rows: normalise over the last axis (the "
+            "positions of one row), not over the batch",
+        )
+        worst = int((sums - 1).abs().argmax())
+        expect_true(
+            bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-5)),
+            f"each row's weights must sum to 1, row {worst} sums to {sums[worst].item():.4g}",
+        )
+
+    def zero_on_padding(result):
+        leaked = _weights(result, (3, 6))[~mask].abs().max().item()
+        expect_true(leaked == 0, f"padded positions got weight up to {leaked:.3g}; it must be 0")
+
+    def large_scores(result):
+        got = _weights_or_why(
+            result,
+            (2, 4),
+            "scores of ±1000 gave NaN or inf: exp(1000) overflows. Subtract each row's "
+            "largest real score before exp; the softmax does not change, and no "
+            "exponential exceeds 1",
+        )
+        sums = got.sum(dim=-1)
+        expect_true(
+            not (abs(sums[0].item() - 1) < 1e-5 and sums[1].item() < 1e-3),
+            f"the second row (scores near -1000) sums to {sums[1].item():.3g}: subtract "
+            "each row's own maximum, not the largest score of the whole tensor (exp(-2000) "
+            "is 0 in floating point)",
+        )
+        expect_close(got, reference_masked_softmax(huge, all_real), name="weights")
+
+    def padding_left_out_of_the_maximum(result):
+        got = _weights_or_why(
+            result,
+            (2, 5),
+            "a padded score of 5000 made the weights NaN: take each row's maximum over "
+            "its real positions only (with 5000 in the maximum, every real exp(score - "
+            "max) underflows to 0, and 0 / 0 is NaN)",
+        )
+        sums = got.sum(dim=-1)
+        expect_true(
+            not (sums[0].item() < 1e-3 and abs(sums[1].item() - 1) < 1e-5),
+            f"the row with a padded score of 5000 sums to {sums[0].item():.3g}: take each "
+            "row's maximum over its real positions only (with 5000 in the maximum, every "
+            "real exp(score - max) underflows to 0)",
+        )
+        expect_close(got, reference_masked_softmax(loud_padding, padding_mask), name="weights")
+
+    def very_negative_row(result):
+        got = _weights_or_why(
+            result,
+            (1, 5),
+            "real scores near -30000 gave NaN: every exp(score) underflows to 0 unless "
+            "the row's largest real score is subtracted first",
+        )
+        total = got.sum().item()
+        expect_true(
+            total > 1e-3,
+            f"real scores near -30000 (padded scores 0) give weights summing to {total:.3g}: "
+            "exp(-30000) is 0, so subtract the row's largest *real* score first (not a "
+            "padded score, a fill value or a zeroed score: each is larger than every real "
+            "score here)",
+        )
+        expect_close(got, reference_masked_softmax(very_negative, three_real), name="weights")
+
+    def all_padding_row(result):
+        got = _weights_or_why(
+            result,
+            (2, 4),
+            "a row that is all padding gave NaN (0 / 0): return zeros for such a row",
         )
         expect_true(
-            bool((weights[~encoded.mask] == 0).all()), "padded source positions must get weight 0"
+            bool((got[1] == 0).all()),
+            f"a row that is all padding should be all zeros, got {got[1].tolist()}",
         )
+        expect_close(got, reference_masked_softmax(empty_scores, empty), name="weights")
 
-    def previous_state_scored(result):
-        weights = _step_parts(result)[2]
+    return [
+        Case("returns weights of the scores' shape", plain, shaped),
+        Case("each row's weights sum to 1", plain, rows_sum_to_one),
+        Case("padded positions get exactly 0", plain, zero_on_padding),
+        Case(
+            "equals a softmax over each row's real positions (rows with different maxima)",
+            plain,
+            _like_softmax(scores, mask),
+        ),
+        Case("scores of ±1000 give finite, correct weights", calls(huge, all_real), large_scores),
+        Case(
+            "a padded score of 5000 changes nothing",
+            calls(loud_padding, padding_mask),
+            padding_left_out_of_the_maximum,
+        ),
+        Case(
+            "a row whose real scores are all near -30000",
+            calls(very_negative, three_real),
+            very_negative_row,
+        ),
+        Case(
+            "a row that is all padding gives zeros, not NaN",
+            calls(empty_scores, empty),
+            all_padding_row,
+        ),
+        Case(
+            "a mask of shape (n,) applies to every row",
+            calls(shared_scores, shared),
+            _like_softmax(shared_scores, shared, "broadcast the mask against the scores"),
+        ),
+        Case(
+            "a mask of shape (batch, 1, n) applies to every query of its row",
+            calls(many_queries, per_source),
+            _like_softmax(many_queries, per_source, "broadcast the mask against the scores"),
+        ),
+        Case(
+            "a mask of shape (batch, n_q, n): one per query",
+            calls(query_scores, per_query),
+            _like_softmax(query_scores, per_query),
+        ),
+        Case(
+            "a batch of one row in float64",
+            calls(one_row, one_mask),
+            _like_softmax(one_row, one_mask),
+        ),
+    ]
 
-        def new_state_weights():  # the plausible slip: scoring the new state s_i
-            state = _decoder_reference(s)[0]
-            with torch.no_grad():
-                return masked_softmax(s.model.attention.score(state, encoded.keys), encoded.mask)
 
-        _fail_on(
-            weights,
-            Mistake(
-                "these weights score the new state s_i; the context c_i is an "
-                "input of the step that makes s_i, so the scores use s_(i-1), "
-                "the previous state",
-                new_state_weights,
+# --------------------------------------------------------------------- Exercise 2
+
+
+def reference_additive_attention(queries, keys, values, mask, W_1, W_2, v):
+    """Context (B, T, d_v) and weights (B, T, n) of the additive score, in float64."""
+    queries, keys, values, W_1, W_2, v = (x.double() for x in (queries, keys, values, W_1, W_2, v))
+    hidden = torch.tanh((keys @ W_1.T)[:, None, :, :] + (queries @ W_2.T)[:, :, None, :])
+    scores = hidden @ v
+    mask = mask[:, None, :] if mask.dim() == 2 else mask
+    weights = reference_masked_softmax(scores, mask)
+    return weights @ values, weights
+
+
+def _attention_inputs(batch, n_queries, n_keys, query_size, key_size, value_size, seed):
+    g = seeded_generator(seed)
+    attention_size = 5
+    return dict(
+        queries=torch.randn(batch, n_queries, query_size, generator=g),
+        keys=torch.randn(batch, n_keys, key_size, generator=g),
+        values=torch.randn(batch, n_keys, value_size, generator=g),
+        W_1=torch.randn(attention_size, key_size, generator=g) / math.sqrt(key_size),
+        W_2=torch.randn(attention_size, query_size, generator=g) / math.sqrt(query_size),
+        v=torch.randn(attention_size, generator=g),
+    )
+
+
+def _attention_call(inputs, mask):
+    return calls(
+        inputs["queries"],
+        inputs["keys"],
+        inputs["values"],
+        mask,
+        inputs["W_1"],
+        inputs["W_2"],
+        inputs["v"],
+    )
+
+
+def _attention_parts(result, inputs):
+    batch, n_queries, _ = inputs["queries"].shape
+    n_keys, value_size = inputs["values"].shape[1:]
+    context, weights = expect_parts(result, "context", "weights")
+    return (
+        expect_tensor(context, shape=(batch, n_queries, value_size), name="context").double(),
+        expect_tensor(weights, shape=(batch, n_queries, n_keys), name="weights").double(),
+    )
+
+
+def _attention_judge(inputs, mask, part):
+    """A judge of the context or the weights, against the formula."""
+
+    def judge(result):
+        context, weights = _attention_parts(result, inputs)
+        expected_context, expected_weights = reference_additive_attention(**inputs, mask=mask)
+        if part == "weights":
+            hidden = ~(mask[:, None, :] if mask.dim() == 2 else mask).expand(weights.shape)
+            leaked = weights[hidden].abs().max().item() if hidden.any() else 0.0
+            expect_true(
+                leaked == 0,
+                f"keys the mask hides got weight up to {leaked:.3g}: pass the mask to your "
+                "masked_softmax (a (batch, n) mask needs a query axis to line up with the "
+                "scores)",
+            )
+            without_tanh = dict(inputs)
+            _fail_on(
+                weights,
+                Mistake(
+                    "these weights come from v^T (W_1 k_j + W_2 q_t) without the tanh: "
+                    "squash the sum with torch.tanh before the dot product with v",
+                    lambda: _without_tanh(**without_tanh, mask=mask),
+                ),
+            )
+            expect_close(
+                weights,
+                expected_weights,
+                name="weights",
+                hint="e_tj = v^T tanh(W_1 k_j + W_2 q_t): every query t against every key j "
+                "of its own batch row, so the projected keys need a query axis and the "
+                "projected queries a key axis before they are added. W_1 is (a, d_k) and "
+                "W_2 (a, d_q): rows of keys or queries are multiplied by them transposed",
+            )
+        else:
+            keys, values = inputs["keys"].double(), inputs["values"].double()
+            if keys.shape == values.shape:
+                _fail_on(
+                    context,
+                    Mistake(
+                        "this context averages the keys: the weights say how much of each "
+                        "*value* to take (here the keys and the values differ)",
+                        lambda: expected_weights @ keys,
+                    ),
+                )
+            expect_close(
+                context,
+                expected_context,
+                name="context",
+                hint="c_t = sum_j a_tj value_j for each query t",
+            )
+
+    return judge
+
+
+def _without_tanh(queries, keys, values, mask, W_1, W_2, v):
+    queries, keys, W_1, W_2, v = (x.double() for x in (queries, keys, W_1, W_2, v))
+    scores = ((keys @ W_1.T)[:, None, :, :] + (queries @ W_2.T)[:, :, None, :]) @ v
+    return reference_masked_softmax(scores, mask[:, None, :] if mask.dim() == 2 else mask)
+
+
+@lab.check(
+    points=3,
+    forbid=[
+        "torch.nn.functional.scaled_dot_product_attention",
+        "torch.nn.MultiheadAttention.forward",
+        "attention_course.models.additive_attention.Attention.forward",
+        "attention_course.models.additive_attention.AdditiveScore.forward",
+        "attention_course.models.additive_attention.masked_softmax",
+    ],
+)
+def check_additive_attention():
+    # Keys and values of one size but different content; queries of another size.
+    plain = _attention_inputs(2, 3, 5, 6, 4, 4, seed=2)
+    source_mask = length_mask(torch.tensor([5, 2]), 5)  # (batch, n)
+    narrow = _attention_inputs(2, 3, 5, 6, 4, 3, seed=3)  # values of size 3, keys of size 4
+    per_query = torch.tensor(
+        [
+            [[True, True, True, True, True], [True, True, False, False, False], [False] * 5],
+            [[True, False, False, False, False], [True, True, True, False, False], [True] * 5],
+        ]
+    )  # (batch, n_q, n): one query sees nothing
+    single = _attention_inputs(1, 1, 3, 6, 4, 2, seed=4)
+    single_mask = torch.ones(1, 3, dtype=torch.bool)
+    wide = {
+        name: (100 * value if name in ("queries", "keys") else value).double()
+        for name, value in _attention_inputs(2, 4, 6, 3, 5, 2, seed=5).items()
+    }
+    wide_mask = length_mask(torch.tensor([6, 3]), 6)
+
+    call = _attention_call(plain, source_mask)
+
+    def shapes(result):
+        _attention_parts(result, plain)
+
+    def nothing_to_see(result):
+        context, weights = _attention_parts(result, plain)
+        expect_true(
+            bool((weights[0, 2] == 0).all()) and bool((context[0, 2] == 0).all()),
+            "a query whose mask row is all False must get zero weights and a zero context, "
+            f"got weights {weights[0, 2].numpy().round(3).tolist()}",
+        )
+        _attention_judge(plain, per_query, "weights")(result)
+
+    return [
+        Case(
+            "returns (context, weights) of shapes (batch, n_q, d_v) and (batch, n_q, n)",
+            call,
+            shapes,
+        ),
+        Case(
+            "weights: a masked softmax of v^T tanh(W_1 k_j + W_2 q_t) over the keys",
+            call,
+            _attention_judge(plain, source_mask, "weights"),
+        ),
+        Case(
+            "context: the weighted sum of the values (which differ from the keys)",
+            call,
+            _attention_judge(plain, source_mask, "context"),
+        ),
+        Case(
+            "values of another size than the keys: the context has the values' size",
+            _attention_call(narrow, source_mask),
+            _attention_judge(narrow, source_mask, "context"),
+        ),
+        Case(
+            "a mask of shape (batch, n_q, n): one per query, one of them all False",
+            _attention_call(plain, per_query),
+            nothing_to_see,
+        ),
+        Case(
+            "one example with one query (batch 1, n_q 1)",
+            _attention_call(single, single_mask),
+            _attention_judge(single, single_mask, "weights"),
+        ),
+        Case(
+            "float64 inputs, a hundred times larger (the tanh saturates)",
+            _attention_call(wide, wide_mask),
+            _attention_judge(wide, wide_mask, "weights"),
+        ),
+    ]
+
+
+# --------------------------------------------------------------------- Exercise 3
+
+
+def _decoding_models():
+    """Two small untrained models, rebuilt identically wherever the check runs.
+
+    Their embeddings are scaled up so that what each step writes depends clearly on the
+    symbol it was fed. Built on a forked random stream: the student's own seeds and
+    draws are left as they were.
+    """
+    with torch.random.fork_rng():
+        torch.manual_seed(31)
+        attention = AttentionSeq2Seq(
+            10, 10, embed_dim=8, encoder_size=8, decoder_size=16, attention_size=8
+        )
+        torch.manual_seed(32)
+        fixed = FixedContextSeq2Seq(10, 10, embed_dim=8, encoder_size=8, decoder_size=16)
+    for model in (attention, fixed):
+        with torch.no_grad():
+            model.embed.weight.mul_(4)
+            model.encoder.embed.weight.mul_(4)
+        model.eval()
+    return attention, fixed
+
+
+def _sources(lengths, seed):
+    lengths = torch.tensor(lengths)
+    g = seeded_generator(seed)
+    source = torch.randint(2, 10, (len(lengths), int(lengths.max())), generator=g)
+    return source.masked_fill(~length_mask(lengths), 0), lengths
+
+
+def _fed_back(model, source, lengths, steps, first_token=BOS, always=None, zero_state=False):
+    """Tokens of a greedy loop with one thing changed: a plausible mistake's output."""
+    with torch.no_grad():
+        encoded, state = model.encode(source, lengths)
+        if zero_state:
+            state = torch.zeros_like(state)
+        token = torch.full((len(source),), first_token)
+        produced = []
+        for _ in range(steps):
+            state, logits, _ = model.decoder_step(token, state, encoded)
+            token = logits.argmax(-1) if always is None else torch.full_like(token, always)
+            produced.append(logits.argmax(-1))
+        return torch.stack(produced, dim=1)
+
+
+def _decoded(result, batch, steps, n_keys, with_weights=True):
+    tokens, weights = expect_parts(result, "tokens", "weights")
+    tokens = expect_tensor(tokens, shape=(batch, steps), name="tokens")
+    expect_true(
+        not tokens.is_floating_point(),
+        f"tokens should be integer symbol ids (the argmax of the logits), got {tokens.dtype}",
+    )
+    if not with_weights:
+        return tokens, weights
+    weights = expect_tensor(weights, shape=(batch, steps, n_keys), name="weights").double()
+    return tokens, weights
+
+
+def _tokens_judge(model, source, lengths, steps):
+    def judge(result):
+        tokens, _ = _decoded(result, len(source), steps, source.shape[1], with_weights=False)
+        expected = model.greedy_decode(source, lengths, steps=steps)
+        if torch.equal(tokens.long(), expected):
+            return
+        mistakes = [
+            (
+                _fed_back(model, source, lengths, steps, always=BOS),
+                "every step was fed BOS: feed each step the symbol the previous step wrote "
+                "(the argmax of its logits)",
             ),
+            (
+                _fed_back(model, source, lengths, steps, zero_state=True),
+                "the decoder started from a zero state: start from s_0, the state that "
+                "model.encode returns with the encoded source",
+            ),
+            (
+                _fed_back(model, source, lengths, steps, first_token=0),
+                "the first step was fed padding (0): the decoder starts from BOS (1)",
+            ),
+        ]
+        for wrong, message in mistakes:
+            if torch.equal(tokens.long(), wrong):
+                raise CaseFailed(message)
+        row = int((tokens.long() != expected).any(dim=1).nonzero()[0, 0])
+        raise CaseFailed(
+            f"source {row} decoded as {tokens[row].tolist()}, the model's greedy decoding "
+            f"writes {expected[row].tolist()}"
         )
-        _like_the_model(
-            s, "weights", "a_i = masked_softmax(additive_score(s_(i-1), h, W_1, W_2, v), mask)"
-        )(result)
 
-    new_state = _like_the_model(
-        s,
-        "state",
-        "the cell's input is the embedding of the previous token followed by the context, "
-        "concatenated along the last axis; its state is s_(i-1)",
-    )
-    logits = _like_the_model(
-        s,
-        "logits",
-        "the output layer reads the new state s_i, the context c_i and the "
-        "embedding of y_(i-1), concatenated in that order",
-    )
+    return judge
 
-    def chapter_output(result):
-        got = expect_tensor(result, shape=(3, 10), name="the decoded tokens")
-        with torch.no_grad():
-            expected = _greedy(
-                lambda token, state: s.model.decoder_step(token, state, encoded)[:2],
-                s.first_state,
-            )
-        differs = (got != expected).any(dim=1).nonzero().flatten().tolist()
+
+def _weights_judge(model, source, lengths, steps):
+    def judge(result):
+        _, weights = _decoded(result, len(source), steps, source.shape[1])
+        _, expected = model.greedy_decode(source, lengths, steps=steps, return_weights=True)
+        expect_close(
+            weights,
+            expected,
+            name="weights",
+            hint="row i of each example holds the weights a_i that step i returned",
+        )
+
+    return judge
+
+
+@lab.check(
+    points=3,
+    forbid=[
+        "attention_course.models.seq2seq.AttentionSeq2Seq.greedy_decode",
+        "attention_course.models.seq2seq.Seq2Seq.greedy_decode",
+        "attention_course.models.seq2seq.exact_match",
+    ],
+)
+def check_greedy_decode():
+    attention, fixed = _decoding_models()
+    source, lengths = _sources([6, 3, 5, 1], seed=6)
+    one, one_length = _sources([3], seed=7)
+    plain = calls(attention, source, lengths, 7)
+    single = calls(attention, one, one_length, 1)
+
+    def shapes(result):
+        _decoded(result, 4, 7, 6)
+
+    def no_weights(result):
+        tokens, weights = _decoded(result, 4, 7, 6, with_weights=False)
         expect_true(
-            not differs,
-            f"for example {differs[0] if differs else 0} your decoder wrote "
-            f"{got[differs[0] if differs else 0].tolist()}, the chapter's model "
-            f"{expected[differs[0] if differs else 0].tolist()}",
+            weights is None,
+            f"a model without attention returns None as each step's weights, so "
+            f"greedy_decode should return None for them, got {describe(weights)}",
+        )
+        _tokens_judge(fixed, source, lengths, 7)(result)
+
+    return [
+        Case("returns (tokens, weights) of shapes (4, 7) and (4, 7, 6)", plain, shapes),
+        Case(
+            "tokens: each step is fed the previous step's argmax, from BOS and s_0",
+            plain,
+            _tokens_judge(attention, source, lengths, 7),
+        ),
+        Case(
+            "weights: row i holds the weights a_i of step i",
+            plain,
+            _weights_judge(attention, source, lengths, 7),
+        ),
+        Case(
+            "one source, one step: shapes (1, 1) and (1, 1, 3)",
+            single,
+            _weights_judge(attention, one, one_length, 1),
+        ),
+        Case(
+            "a model without attention: the same tokens as its greedy decoding, weights None",
+            calls(fixed, source, lengths, 7),
+            no_weights,
+        ),
+    ]
+
+
+# --------------------------------------------------------------------- Exercise 4
+
+EXPERIMENT_STEPS, EXPERIMENT_SEED = 150, 0
+LENGTHS = list(range(2, 11))  # the lengths the experiment measures, as in the lab
+MODELS = ("attention", "no attention")
+
+
+def _plain_curves(result):
+    """The two curves as lists of floats, or None when the result is not two curves."""
+    if not isinstance(result, dict):
+        return None
+    try:
+        return {name: [float(x) for x in result[name]][: len(LENGTHS)] for name in MODELS}
+    except Exception:
+        return None
+
+
+def _curves(result) -> dict:
+    expect_true(
+        isinstance(result, dict),
+        f"return a dict with the keys 'attention' and 'no attention', got {describe(result)}",
+    )
+    missing = [name for name in MODELS if name not in result]
+    expect_true(not missing, f"the dict has no key {missing[0]!r}" if missing else "")
+    curves = {}
+    for name in MODELS:
+        curve = expect_array(result[name], shape=(len(LENGTHS),), name=f"result[{name!r}]")
+        expect_true(
+            bool(((curve >= 0) & (curve <= 1)).all()),
+            f"result[{name!r}] should hold shares of sequences right, between 0 and 1, "
+            f"got {curve.round(3).tolist()}",
+        )
+        curves[name] = curve
+    return curves
+
+
+@lab.check(points=4, time_limit=180)
+def check_length_experiment():
+    def run(length_experiment):
+        result = length_experiment(EXPERIMENT_STEPS, EXPERIMENT_SEED)
+        _returned["length_experiment"] = _plain_curves(result)
+        return result
+
+    def shaped(result):
+        _curves(result)
+
+    def both_learned(result):
+        curves = _curves(result)
+        for name in MODELS:
+            short = curves[name][:2]
+            expect_true(
+                bool((short >= 0.9).all()),
+                f"the model with {name.replace('no ', 'out ')} gets "
+                f"{short.round(2).tolist()} of the sequences of lengths 2 and 3 right: "
+                "after training, both models should reverse almost every short sequence. "
+                "Is it trained (steps of teacher_forcing_loss on reversal batches), and "
+                "measured with the exact match of its greedy output?",
+            )
+
+    def falls_without_attention(result):
+        curve = _curves(result)["no attention"]
+        expect_true(
+            curve[-1] <= curve[0] - 0.5,
+            f"without attention the exact match goes from {curve[0]:.2f} at length 2 to "
+            f"{curve[-1]:.2f} at length 10: one context vector should hold short "
+            "sequences and lose long ones",
+        )
+
+    def attention_wins(result):
+        curves = _curves(result)
+        with_attention, without = curves["attention"][-1], curves["no attention"][-1]
+        expect_true(
+            without < with_attention + 0.3,
+            f"at length 10 the model without attention ({without:.2f}) beats the one with "
+            f"it ({with_attention:.2f}) by far: are the two curves swapped?",
+        )
+        expect_true(
+            with_attention >= without + 0.3,
+            f"at length 10 your model with attention gets {with_attention:.2f} of the "
+            f"sequences right and the one without {without:.2f}: attention should win by "
+            "at least 0.3. Does the attention model use your masked_softmax, and do both "
+            "train with the same steps, seed and batches?",
         )
 
     return [
-        Case("returns (state, logits, weights) with the right shapes", one_step, _step_parts),
+        Case("returns the exact match at lengths 2 to 10 of both models", run, shaped),
+        Case("both models reverse short sequences (lengths 2 and 3)", run, both_learned),
         Case(
-            "the weights are a distribution: rows sum to 1, padding gets 0",
-            one_step,
-            a_distribution,
+            "without attention, long sequences fail: length 10 falls by 0.5+",
+            run,
+            falls_without_attention,
         ),
-        Case(
-            "the weights score s_(i-1), the state before this step",
-            one_step,
-            previous_state_scored,
-        ),
-        Case("s_i = GRUCell([E y_(i-1) ; c_i], s_(i-1))", one_step, new_state),
-        Case("logits = W_o [s_i ; c_i ; E y_(i-1)]", one_step, logits),
-        Case(
-            "ten greedy steps with your function give the chapter model's output",
-            greedy_decoding,
-            chapter_output,
-        ),
+        Case("at length 10, attention wins by at least 0.3", run, attention_wins),
     ]
+
+
+# --------------------------------------------------------------------- Question
+
+_CURVE_ANSWERS = {
+    "a": "the two models differ only by the score's W_1, W_2 and v, a few thousand "
+    "numbers, and both are perfect on short sequences: size is not what fails",
+    "b": "every length from 2 to 10 is equally common in training, and the model with "
+    "attention, trained on the very same batches, gets the long ones right",
+    "d": "the metric is the same for both models, yet one stays high and the other "
+    "drops to zero: a harsher metric for long sequences cannot explain the gap",
+    "e": "both models took the same number of training steps, and a step with attention "
+    "costs more, not less: it scores every source position at every output step",
+}
+
+
+@lab.check(points=1)
+def check_reading_the_curve():
+    def judge(result):
+        choice = expect_choice(result, ["a", "b", "c", "d", "e"])
+        if choice != "c":
+            raise CaseFailed(f"not ({choice}): {_CURVE_ANSWERS[choice]}")
+
+    return [Case("the explanation your curves support", calls(), judge)]
