@@ -1,5 +1,5 @@
 """The book's diagrams (attention_course.diagrams): each draws, names its parts, fits the
-column and keeps the book's fonts."""
+column, keeps the book's fonts, and a chapter shows it."""
 
 import io
 import itertools
@@ -7,12 +7,14 @@ import time
 
 import matplotlib
 import matplotlib.pyplot as plt
+import nbformat
 import pytest
 from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.transforms import Bbox
 
 from attention_course import diagrams
 from attention_course.plotting import BOOK_STYLE, ROLE_COLORS
+from tools.book_paths import ROOT
 
 matplotlib.use("Agg")
 
@@ -73,9 +75,10 @@ def test_a_diagram_shows_its_labelled_parts(drawn, name):
 @pytest.mark.parametrize("name", diagrams.__all__)
 def test_a_diagram_fits_the_column_and_cuts_no_text(drawn, name):
     fig = drawn[name]
-    width, _ = fig.get_size_inches()
-    assert width <= diagrams.MAX_WIDTH and fig.dpi == BOOK_STYLE["figure.dpi"]
     renderer = fig.canvas.get_renderer()
+    # The picture on the page: what is drawn, and the margin the notebook adds round it.
+    shown = fig.get_tightbbox(renderer).width + 2 * diagrams.PAD
+    assert shown <= diagrams.MAX_WIDTH and fig.dpi == BOOK_STYLE["figure.dpi"]
     frame = fig.bbox
     for t in texts(fig):
         box = t.get_window_extent(renderer)
@@ -139,6 +142,20 @@ def test_a_diagram_keeps_the_books_fonts_and_colours(drawn, name):
     }
     greys = {e for e in edges if e[0] == e[1] == e[2]}
     assert edges - greys <= palette
+
+
+@pytest.mark.parametrize("name", diagrams.__all__)
+def test_a_diagram_is_shown_by_a_chapter_with_its_input_hidden_and_alt_text(name):
+    showing = []
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and f"{name}(" in cell.source:
+                showing.append(cell)
+    assert len(showing) == 1, f"{name} should be drawn by one chapter cell"
+    (cell,) = showing
+    assert "remove-input" in cell.metadata.get("tags", [])
+    alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+    assert len(alt) >= 40, "the picture needs a description for readers who cannot see it"
 
 
 def test_every_diagram_draws_in_a_fraction_of_a_second():
