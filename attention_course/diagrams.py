@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import patheffects
 from matplotlib.colors import to_rgb
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
 from attention_course.plotting import BOOK_STYLE, ROLE_COLORS, WEIGHTS_CMAP
 
@@ -37,6 +37,7 @@ __all__ = [  # in the order of the chapters that show them
 ]
 
 MAX_WIDTH = 9.6  # inches: the book's column at its 100 dpi; wider figures get shrunk
+PAD = 0.1  # inches the notebook adds round a figure it shows (bbox_inches="tight")
 FONT_SIZE = BOOK_STYLE["font.size"]  # labels, as in every figure of the book
 SMALL_FONT_SIZE = FONT_SIZE - 1  # notes and numbers inside cells, never smaller
 INK = "0.15"  # arrows and text
@@ -86,9 +87,21 @@ def _text(ax, x, y, text, size=FONT_SIZE, color=INK, **kwargs):
 
 
 def _box(
-    ax, x, y, width, height, text="", role="neutral", size=FONT_SIZE, fill=0.2, zorder=2, **kwargs
+    ax,
+    x,
+    y,
+    width,
+    height,
+    text="",
+    role="neutral",
+    size=FONT_SIZE,
+    fill=0.2,
+    face=None,
+    zorder=2,
+    **kwargs,
 ):
-    """A rounded box centred at (x, y), edged in its role's colour and tinted with it."""
+    """A rounded box centred at (x, y), edged in its role's colour and tinted with it
+    (``fill`` of the colour; ``face`` replaces the tint), with its text in the middle."""
     color = _role(role)
     ax.add_patch(
         FancyBboxPatch(
@@ -96,7 +109,7 @@ def _box(
             width,
             height,
             boxstyle="round,pad=0,rounding_size=0.07",
-            facecolor=_tint(color, fill),
+            facecolor=_tint(color, fill) if face is None else face,
             edgecolor=color,
             linewidth=1.3,
             zorder=zorder,
@@ -104,7 +117,6 @@ def _box(
     )
     if text:
         _text(ax, x, y, text, size=size, zorder=zorder + 0.5, **kwargs)
-    return (x, y, width, height)
 
 
 def _arrow(ax, start, end, color=INK, style="-|>", bend=0.0, width=1.2, dashed=False, halo=False):
@@ -139,7 +151,6 @@ def _grid(ax, left, top, rows, cols, cell, role="neutral", colors=None, labels=N
     """A matrix as rows × cols cells of ``cell`` inches below and right of (left, top).
 
     ``colors`` (rows, cols) overrides each cell's fill; ``labels`` writes in the cells.
-    Returns the grid's (left, bottom, width, height).
     """
     color = _role(role)
     for r in range(rows):
@@ -163,7 +174,6 @@ def _grid(ax, left, top, rows, cols, cell, role="neutral", colors=None, labels=N
                     labels[r][c],
                     size=size or SMALL_FONT_SIZE,
                 )
-    return (left, top - rows * cell, cols * cell, rows * cell)
 
 
 def _weight_colors(weights):
@@ -175,7 +185,7 @@ def _weight_colors(weights):
     return fills, inks
 
 
-def _weight_cells(ax, centres, y, weights, cell, labels=True):
+def _weight_cells(ax, centres, y, weights, cell):
     """Weights as shaded square cells centred at (centres[j], y), each with its value."""
     fills, inks = _weight_colors(weights)
     for j, (x, w) in enumerate(zip(centres, weights)):
@@ -189,15 +199,13 @@ def _weight_cells(ax, centres, y, weights, cell, labels=True):
                 linewidth=0.8,
             )
         )
-        if labels:
-            _text(ax, x, y, f"{w:.2f}", size=SMALL_FONT_SIZE, color=inks[0][j])
+        _text(ax, x, y, f"{w:.2f}", size=SMALL_FONT_SIZE, color=inks[0][j])
 
 
-def _brace(ax, x0, x1, y, text, below=True, size=SMALL_FONT_SIZE, color=INK):
-    """A square bracket from x0 to x1 at height y, with its text below (or above) it."""
-    tick = -0.06 if below else 0.06
-    _line(ax, [x0, x0, x1, x1], [y - tick, y, y, y - tick], color=color, width=1.0)
-    _text(ax, (x0 + x1) / 2, y + (-0.16 if below else 0.16), text, size=size, color=_role(color))
+def _bracket(ax, x0, x1, y, text):
+    """A square bracket under x0..x1 at height y, its ends turned up, with its text below."""
+    _line(ax, [x0, x0, x1, x1], [y + 0.06, y, y, y + 0.06], width=1.0)
+    _text(ax, (x0 + x1) / 2, y - 0.16, text, size=SMALL_FONT_SIZE)
 
 
 # ---------------------------------------------------------------------------------------
@@ -205,9 +213,10 @@ def _brace(ax, x0, x1, y, text, below=True, size=SMALL_FONT_SIZE, color=INK):
 
 
 @_diagram
-def draw_encoder_decoder(source_length=4, target_length=3):
+def draw_encoder_decoder():
     """The encoder reads x_1..x_n into c = h_n; the decoder starts from c and writes y_i."""
     fig, ax = _canvas(8.3, 2.9)
+    source_length, target_length = 4, 3
     step, box_w, box_h = 0.85, 0.6, 0.46
     state_y, input_y, output_y, title_y = 1.25, 0.3, 2.2, 2.65
     enc_x = [0.45 + step * t for t in range(source_length)]
@@ -255,16 +264,18 @@ def draw_encoder_decoder(source_length=4, target_length=3):
 
 @_diagram
 def draw_soft_lookup(query=360, keys=(300, 400), values=(30.0, 40.0)):
-    """Inverse-distance attention: the query against each key, weights, weighted values."""
+    """Inverse-distance attention over two keys: the query against each key, the weights,
+    the weighted values and their sum (Chapter 2's box of 360 cubic inches by default)."""
+    if len(keys) != 2 or len(values) != 2:
+        raise ValueError("the diagram has room for two keys and their values")
     similarities = [Fraction(1, abs(query - key)) for key in keys]
     weights = [s / sum(similarities) for s in similarities]
     contributions = [float(w) * v for w, v in zip(weights, values)]
-    n = len(keys)
-    rows = [0.55 + 0.95 * (n - 1 - i) for i in range(n)]
-    fig, ax = _canvas(9.5, rows[0] + 0.85)
-    middle = sum(rows) / n
+    rows = [1.5, 0.55]
+    fig, ax = _canvas(9.4, rows[0] + 0.85)
+    middle = sum(rows) / 2
     head_y = rows[0] + 0.62
-    key_x, sim_x, weight_x, value_x, product_x, answer_x = 0.75, 2.75, 4.55, 5.95, 7.25, 8.85
+    key_x, sim_x, weight_x, value_x, product_x, answer_x = 0.7, 2.7, 4.5, 5.9, 7.2, 8.75
 
     headers = [
         (key_x, "keys and the query"),
@@ -280,28 +291,21 @@ def draw_soft_lookup(query=360, keys=(300, 400), values=(30.0, 40.0)):
     _box(ax, key_x, middle, 1.1, 0.4, f"$q$ = {query}", role="query")
     fills, inks = _weight_colors([float(w) for w in weights])
     for i, y in enumerate(rows):
-        key_y = y + (0.22 if i == 0 else -0.22) if n == 2 else y
+        key_y = y + (0.22 if i == 0 else -0.22)  # apart, to make room for the query
         _box(ax, key_x, key_y, 1.1, 0.38, f"$k_{i + 1}$ = {keys[i]}", role="key")
         _arrow(ax, (key_x + 0.55, key_y), (sim_x - 0.7, y + 0.06))
         _arrow(ax, (key_x + 0.55, middle), (sim_x - 0.7, y - 0.06), color="query")
         _box(ax, sim_x, y, 1.4, 0.44, f"1/{abs(query - keys[i])}", role="neutral")
         _arrow(ax, (sim_x + 0.7, y), (weight_x - 0.45, y))
-        ax.add_patch(
-            FancyBboxPatch(
-                (weight_x - 0.45, y - 0.22),
-                0.9,
-                0.44,
-                boxstyle="round,pad=0,rounding_size=0.05",
-                facecolor=fills[0][i],
-                edgecolor=_role("key"),
-                linewidth=1.0,
-            )
-        )
-        _text(
+        _box(
             ax,
             weight_x,
             y,
+            0.9,
+            0.44,
             f"{weights[i]} = {float(weights[i]):.2f}",
+            role="key",
+            face=fills[0][i],
             size=SMALL_FONT_SIZE,
             color=inks[0][i],
         )
@@ -326,11 +330,11 @@ def draw_soft_lookup(query=360, keys=(300, 400), values=(30.0, 40.0)):
 
 
 @_diagram
-def draw_attention_step(weights=(0.04, 0.08, 0.61, 0.22, 0.05)):
+def draw_attention_step():
     """Query s_(i-1) against keys h_j: scores e_ij, weights a_ij, context c_i, new state s_i."""
-    weights = np.asarray(weights, dtype=float)
-    fig, ax = _canvas(9.6, 4.4)
-    col = [3.35 + 0.85 * j for j in range(len(weights))]
+    weights = (0.04, 0.08, 0.61, 0.22, 0.05)  # made up, to shade the cells
+    fig, ax = _canvas(9.4, 4.4)
+    col = [3.2 + 0.85 * j for j in range(len(weights))]
     key_y, score_y, weight_y, context_y = 0.75, 1.75, 2.75, 3.7
     box_w, cell = 0.6, 0.56
 
@@ -344,7 +348,7 @@ def draw_attention_step(weights=(0.04, 0.08, 0.61, 0.22, 0.05)):
         _text(ax, 0.1, y, label, ha="left", color=_role(role), linespacing=1.5)
 
     # The query comes from the decoder (right) and reaches every score along one line.
-    query_x, bus_y = 8.0, score_y + 0.5
+    query_x, bus_y = 7.8, score_y + 0.5
     _box(ax, query_x, score_y, 0.8, 0.46, "$s_{i-1}$", role="query")
     _text(
         ax,
@@ -388,11 +392,9 @@ def draw_attention_step(weights=(0.04, 0.08, 0.61, 0.22, 0.05)):
 
 def _operation(ax, x, y, text, radius=0.17):
     """A small circle for an operation without parameters (a dot product, a sum)."""
-    ax.add_patch(
-        mpl.patches.Circle((x, y), radius, facecolor="white", edgecolor=INK, linewidth=1.2)
-    )
+    ax.add_patch(Circle((x, y), radius, facecolor="white", edgecolor=INK, linewidth=1.2))
     if text == "·":  # a dot product: a dot large enough to see
-        ax.add_patch(mpl.patches.Circle((x, y), 0.035, color=INK))
+        ax.add_patch(Circle((x, y), 0.035, color=INK))
     else:
         _text(ax, x, y, text)
 
@@ -482,10 +484,11 @@ def _toy_weights(n, seed=0, sharpness=2.0):
 
 
 @_diagram
-def draw_qkv_projections(words=("the", "early", "bird", "catches", "the", "worm"), focus=2):
+def draw_qkv_projections():
     """X -> Q, K, V by three learned maps; Q Kᵀ/√d_k -> weights (row softmax) -> weights V."""
+    words, focus = ("the", "early", "bird", "catches", "the", "worm"), 2  # Chapter 5's sentence
     n = len(words)
-    fig, ax = _canvas(9.6, 4.0)
+    fig, ax = _canvas(9.4, 4.0)
     cell = 0.2
     x_left, x_top = 0.95, 2.95
     # X: one row per word.
@@ -505,7 +508,7 @@ def draw_qkv_projections(words=("the", "early", "bird", "catches", "the", "worm"
     small = 0.15
     tops = {"query": 3.75, "key": 2.55, "value": 1.35}
     names = {"query": ("$W_q$", "$Q$"), "key": ("$W_k$", "$K$"), "value": ("$W_v$", "$V$")}
-    grid_left = 3.0
+    grid_left = 2.95
     start = (x_left + 4 * cell + 0.05, x_top - n * cell / 2)
     for role, top in tops.items():
         w_name, m_name = names[role]
@@ -526,7 +529,7 @@ def draw_qkv_projections(words=("the", "early", "bird", "catches", "the", "worm"
         _grid(ax, grid_left, top, n, 3, small, role=role)
         _text(ax, grid_left + 3 * small + 0.18, mid, m_name, color=_role(role))
     # The scores: every query against every key.
-    score_left, score_top = 4.2, 3.25
+    score_left, score_top = 4.1, 3.25
     size = n * cell
     _text(
         ax,
@@ -553,7 +556,7 @@ def draw_qkv_projections(words=("the", "early", "bird", "catches", "the", "worm"
         color="key",
     )
     # The weights: a softmax along each row.
-    weight_left = 6.3
+    weight_left = 6.15
     _arrow(
         ax,
         (score_left + size + 0.05, score_top - size / 2),
@@ -577,7 +580,7 @@ def draw_qkv_projections(words=("the", "early", "bird", "catches", "the", "worm"
         size=SMALL_FONT_SIZE,
     )
     # The output: the weights times V.
-    z_left = 8.45
+    z_left = 8.25
     _arrow(
         ax, (weight_left + size + 0.05, score_top - size / 2), (z_left - 0.05, score_top - size / 2)
     )
@@ -649,10 +652,11 @@ def _head_fill(role, head):
 
 
 @_diagram
-def draw_multi_head(tokens=3, features=4, heads=2):
+def draw_multi_head():
     """Split each token's features into heads, attend in each head, merge, mix with W^O."""
+    tokens, features, heads = 3, 4, 2  # Chapter 6's tiny example
     d_head = features // heads
-    fig, ax = _canvas(9.6, 3.2)
+    fig, ax = _canvas(9.4, 3.2)
     cell = 0.3
     top = 2.3
     names = [[f"{10 * t + f}" for f in range(features)] for t in range(tokens)]
@@ -758,7 +762,7 @@ def _block_stack(ax, stream_x, y0, sublayers, direction=1):
         ln_x = stream_x + direction * 0.55
         box_x = ln_x + direction * (ln_width / 2 + 0.25 + width / 2)
         _line(ax, [stream_x, stream_x], [y, y_plus - 0.12])
-        ax.add_patch(mpl.patches.Circle((stream_x, y_box), 0.035, color=INK))
+        ax.add_patch(Circle((stream_x, y_box), 0.035, color=INK))
         _arrow(ax, (stream_x, y_box), (ln_x - direction * ln_width / 2, y_box))
         _box(
             ax, ln_x, y_box, ln_width, height, "LN", role="learned", fill=0.1, size=SMALL_FONT_SIZE
@@ -768,9 +772,7 @@ def _block_stack(ax, stream_x, y0, sublayers, direction=1):
         _line(ax, [box_x, box_x], [y_box + height / 2, y_plus])
         _arrow(ax, (box_x, y_plus), (stream_x + direction * 0.12, y_plus))
         ax.add_patch(
-            mpl.patches.Circle(
-                (stream_x, y_plus), 0.12, facecolor="white", edgecolor=INK, linewidth=1.2
-            )
+            Circle((stream_x, y_plus), 0.12, facecolor="white", edgecolor=INK, linewidth=1.2)
         )
         _text(ax, stream_x, y_plus, "+", size=SMALL_FONT_SIZE)
         rows.append((y_box, box_x + direction * width / 2))
@@ -878,11 +880,12 @@ def _garment(size):
 
 
 @_diagram
-def draw_vision_transformer(grid=4, shown=(1, 2, 3)):
+def draw_vision_transformer():
     """Patches in reading order -> one linear map E -> tokens; a class token in front;
     positions added; encoder blocks; the head reads the class token's output."""
+    grid, shown = 4, (1, 2, 3)  # Chapter 7's 28×28 pictures in 7×7 patches; tokens drawn
     patches = grid * grid
-    fig, ax = _canvas(9.6, 4.2)
+    fig, ax = _canvas(9.4, 4.2)
     # The picture and its patches, numbered in reading order.
     side, left, bottom = 1.9, 0.2, 1.0
     ax.imshow(
@@ -925,13 +928,12 @@ def draw_vision_transformer(grid=4, shown=(1, 2, 3)):
     xs = [4.0 + 0.68 * k for k in range(len(shown) + 3)]
     labels = ["class"] + [str(j) for j in shown] + ["…", str(patches)]
     bracket_y = token_y - height / 2 - 0.14
-    _brace(
+    _bracket(
         ax,
         xs[1] - width / 2,
         xs[-1] + width / 2,
         bracket_y,
         "one token per patch: flattened, then one linear map $E$ for all",
-        below=True,
     )
     _arrow(ax, (left + side + 0.1, bottom + 0.5), (xs[1] - width / 2, bracket_y - 0.03), bend=0.12)
     for k, (x, label) in enumerate(zip(xs, labels)):
@@ -1106,7 +1108,7 @@ def draw_forecast_window(lookback=96, horizon=48, period=48, h=20):
     )
     # One target time looks back; the lag of a past step s is (t + h) - s.
     target = (x_of(h), ys[steps == h][0])
-    ax.add_patch(mpl.patches.Circle(target, 0.07, color=_role("query"), zorder=4))
+    ax.add_patch(Circle(target, 0.07, color=_role("query"), zorder=4))
     _text(
         ax,
         x_of(h) - 0.1,
@@ -1122,7 +1124,7 @@ def draw_forecast_window(lookback=96, horizon=48, period=48, h=20):
         if s_step < first:
             continue
         point = (x_of(s_step), ys[steps == s_step][0])
-        ax.add_patch(mpl.patches.Circle(point, 0.055, color=_role("key"), zorder=4))
+        ax.add_patch(Circle(point, 0.055, color=_role("key"), zorder=4))
         _arrow(ax, target, point, color="query", bend=bend, width=1.4)
         apex = max(target[1], point[1]) + bend * (target[0] - point[0]) / 2
         name = {period: "the same time\none period before", 2 * period: "two periods before"}

@@ -9,6 +9,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import nbformat
 import pytest
+from matplotlib.mathtext import MathTextParser
 from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.transforms import Bbox
 
@@ -158,13 +159,31 @@ def test_a_diagram_is_shown_by_a_chapter_with_its_input_hidden_and_alt_text(name
     assert len(alt) >= 40, "the picture needs a description for readers who cannot see it"
 
 
-def test_every_diagram_draws_in_a_fraction_of_a_second():
-    # A chapter's diagrams must cost little of its 60 s: CPU time (not wall time, which a
-    # busy machine stretches) of drawing and rendering to PNG, as the book does.
-    diagrams.draw_encoder_decoder().savefig(io.BytesIO(), format="png")
-    for draw in ALL:
-        start = time.process_time()
+def shown_by_chapter():
+    """{chapter: the diagrams it draws}, read from the chapters' cells."""
+    chapters = {}
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        chapters[path.stem] = [draw for draw in ALL if f"{draw.__name__}(" in code]
+    return chapters
+
+
+def render_cold(draws):
+    """CPU seconds to draw and render the diagrams as a notebook does, formulas unparsed."""
+    clear_parsed_formulas = getattr(MathTextParser._parse_cached, "cache_clear", lambda: None)
+    clear_parsed_formulas()
+    start = time.process_time()
+    for draw in draws:
         fig = draw()
         fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
         plt.close(fig)
-        assert time.process_time() - start < 0.5, draw.__name__
+    return time.process_time() - start
+
+
+def test_a_chapters_diagrams_draw_in_under_a_second():
+    # A chapter has 60 s in all; its diagrams must cost little of it. CPU time (a busy
+    # machine stretches wall time), the fastest of three tries (it also shifts CPU time).
+    render_cold([diagrams.draw_encoder_decoder])  # matplotlib's first figure: fonts, caches
+    for chapter, draws in shown_by_chapter().items():
+        seconds = min(render_cold(draws) for _ in range(3))
+        assert seconds < 1.0, f"{chapter}: {seconds:.2f} s"
