@@ -431,11 +431,13 @@ def draw_score_functions():
             if title == "dot":
                 _arrow(ax, (centre, dot_y + 0.17), out)
             else:
-                _box(ax, centre, 2.15, 0.8, 0.36, "$\\div \\sqrt{d_k}$", role="neutral", fill=0.1)
+                _box(
+                    ax, centre, 2.15, 0.8, 0.36, "$\\div \\sqrt{d_k}$", role="neutral", face="white"
+                )
                 _arrow(ax, (centre, dot_y + 0.17), (centre, 2.15 - 0.18))
                 _arrow(ax, (centre, 2.15 + 0.18), out)
         elif title == "general":
-            _box(ax, right, 1.45, 0.55, 0.36, "$W$", role="learned", fill=0.15)
+            _box(ax, right, 1.45, 0.55, 0.36, "$W$", role="learned", fill=0.3)
             _arrow(ax, (right, bottom + 0.19), (right, 1.45 - 0.18))
             dot_y = 2.15
             _operation(ax, centre, dot_y, "·")
@@ -444,8 +446,8 @@ def draw_score_functions():
             _arrow(ax, (centre, dot_y + 0.17), out)
         else:
             y = 1.3
-            _box(ax, left, y, 0.55, 0.34, "$W_2$", role="learned", fill=0.15)
-            _box(ax, right, y, 0.55, 0.34, "$W_1$", role="learned", fill=0.15)
+            _box(ax, left, y, 0.55, 0.34, "$W_2$", role="learned", fill=0.3)
+            _box(ax, right, y, 0.55, 0.34, "$W_1$", role="learned", fill=0.3)
             _arrow(ax, (left, bottom + 0.19), (left, y - 0.17))
             _arrow(ax, (right, bottom + 0.19), (right, y - 0.17))
             plus_y = 1.72
@@ -460,10 +462,10 @@ def draw_score_functions():
                 0.32,
                 "tanh",
                 role="neutral",
-                fill=0.1,
+                face="white",
                 size=SMALL_FONT_SIZE,
             )
-            _box(ax, centre + 0.38, 2.2, 0.5, 0.32, "$v^\\top$", role="learned", fill=0.15)
+            _box(ax, centre + 0.38, 2.2, 0.5, 0.32, "$v^\\top$", role="learned", fill=0.3)
             _arrow(ax, (centre - 0.1, plus_y + 0.14), (centre - 0.38, 2.2 - 0.16))
             _arrow(ax, (centre - 0.07, 2.2), (centre + 0.13, 2.2))
             _arrow(ax, (centre + 0.38, 2.2 + 0.16), (centre + 0.08, top - 0.14))
