@@ -46,6 +46,20 @@ BOOK_STYLE = {
     "axes.prop_cycle": cycler(color=COLORBLIND_SAFE),
 }
 
+# What each part of attention is, told by its colour the same way in every diagram
+# (attention_course.diagrams): colours of the default cycle the figures draw with, and
+# the heatmaps' blues for attention weights.
+ROLE_COLORS = {
+    "query": "C1",  # orange: what looks
+    "key": "C0",  # blue: what is looked at (and scored)
+    "value": "C2",  # green: what is handed over
+    "output": "C4",  # purple: what attention returns (a context, a head's output)
+    "learned": "0.35",  # dark grey: a learned map (W, an MLP, a norm)
+    "neutral": "0.6",  # grey: inputs, outputs and the rest of the model
+    "highlight": "C3",  # red: the one thing a diagram points at
+}
+WEIGHTS_CMAP = "Blues"  # attention weights, as attention_heatmap draws them
+
 
 def use_book_style() -> None:
     """Apply the book's figure style; in a notebook, shown figures also carry alt text."""
@@ -135,7 +149,7 @@ def attention_heatmap(
     """Draw a (queries x keys) weight matrix; rows are what attends, columns what is attended."""
     weights = np.asarray(weights, dtype=float)
     image = ax.imshow(
-        weights, cmap="Blues", vmin=0, vmax=vmax or max(weights.max(), 1e-9), aspect="auto"
+        weights, cmap=WEIGHTS_CMAP, vmin=0, vmax=vmax or max(weights.max(), 1e-9), aspect="auto"
     )
     ax.grid(False)
     if key_labels is not None:
