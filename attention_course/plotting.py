@@ -47,16 +47,17 @@ BOOK_STYLE = {
 }
 
 # What each part of attention is, told by its colour the same way in every diagram
-# (attention_course.diagrams): colours of the default cycle the figures draw with, and
-# the heatmaps' blues for attention weights.
+# (attention_course.diagrams): the colours of the book's cycle that the figures draw
+# with (fixed here, not "C0", so a diagram looks the same whatever the current style),
+# and the heatmaps' blues for attention weights.
 ROLE_COLORS = {
-    "query": "C1",  # orange: what looks
-    "key": "C0",  # blue: what is looked at (and scored)
-    "value": "C2",  # green: what is handed over
-    "output": "C4",  # purple: what attention returns (a context, a head's output)
+    "query": COLORBLIND_SAFE[1],  # orange: what looks
+    "key": COLORBLIND_SAFE[0],  # blue: what is looked at (and scored)
+    "value": COLORBLIND_SAFE[2],  # bluish green: what is handed over
+    "output": COLORBLIND_SAFE[4],  # reddish purple: what attention returns
     "learned": "0.35",  # dark grey: a learned map (W, an MLP, a norm)
     "neutral": "0.6",  # grey: inputs, outputs and the rest of the model
-    "highlight": "C3",  # red: the one thing a diagram points at
+    "highlight": COLORBLIND_SAFE[3],  # vermillion: the one thing a diagram points at
 }
 WEIGHTS_CMAP = "Blues"  # attention weights, as attention_heatmap draws them
 
