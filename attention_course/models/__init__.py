@@ -5,5 +5,7 @@
 * :mod:`.seq2seq`: recurrent encoder-decoders with and without attention (Chapters 1, 3);
 * :mod:`.attention_zoo`: other scores, normalisers, hard and local attention (Chapter 4);
 * :mod:`.dot_product_attention`: scaled dot-product attention and its masks (Chapter 5);
-* :mod:`.transformer`: multi-head attention and the Transformer's blocks (Chapters 6, 7).
+* :mod:`.transformer`: multi-head attention and the Transformer's blocks (Chapters 6, 7);
+* :mod:`.language_model`: a decoder-only language model, its positions, grouped queries,
+  KV cache and tiled attention (Chapter 9).
 """
