@@ -34,7 +34,7 @@ SOLUTION_PATH = ROOT / "solutions" / f"{LAB1}.ipynb"
 LAB_PATH = ROOT / "labs" / f"{LAB1}.ipynb"
 # A process of a submission that would outlive grading shows this in its command line.
 OUTLIVER = "attention-course-outliver"
-MEMORY_HOG_GIB = 1.0  # each of four forked children; the test's memory limit is 3 GiB
+MEMORY_HOG_GIB = 0.75  # each of four forked children; the test's memory limit is 3 GiB
 
 STUB = re.compile(r"^( *)raise NotImplementedError\(.*\)$", re.MULTILINE)
 
@@ -273,7 +273,7 @@ for _ in range(4):
     children.append(pid)
 os.close(ready[1])
 os.set_blocking(ready[0], False)
-held, dead, deadline = 0, set(), time.monotonic() + 3.5
+held, dead, deadline = 0, set(), time.monotonic() + 2.5
 while held + len(dead) < 4 and time.monotonic() < deadline:
     time.sleep(0.1)
     try:
