@@ -249,6 +249,8 @@ class _LimitedClient(NotebookClient):
         self.exit_code: int | None = None
         self.output_bytes = 0
         self.over_output = False
+        self.stopped_early = False  # by the output or CPU-time limit: the kernel was killed
+        self.watch: asyncio.Task | None = None
 
     def create_kernel_manager(self):
         self.km = (
@@ -271,8 +273,25 @@ class _LimitedClient(NotebookClient):
         client = await super().async_start_new_kernel_client()
         if self.box is not None:
             self.box.seal()
+            if self.box.group is not None and self.box.group.cpu_seconds() is not None:
+                self.watch = asyncio.ensure_future(self._watch_cpu_time())
         self.deadline = time.monotonic() + self.limits.notebook_seconds
         return client
+
+    async def _watch_cpu_time(self) -> None:
+        """Stop the notebook once its whole sandbox has used its CPU time."""
+        limit = self.box.sandbox.limits.cpu_seconds
+        while True:
+            await asyncio.sleep(1)
+            used = self.box.group.cpu_seconds()
+            if used is not None and used > limit:
+                self._stop_early(
+                    TIME_LIMIT,
+                    f"used more than {limit:g} s of CPU time (all its processes together); "
+                    "the notebook was stopped",
+                    self.current,
+                )
+                return
 
     async def async_start_new_kernel(self, **kwargs):
         await super().async_start_new_kernel(**kwargs)
@@ -287,7 +306,7 @@ class _LimitedClient(NotebookClient):
                 f"the notebook ran over its limit of {self.limits.notebook_seconds:g} s "
                 "and was stopped before this cell"
             )
-        if self.over_output:
+        if self.stopped_early:
             raise _OutOfTime()
         return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
 
@@ -303,17 +322,22 @@ class _LimitedClient(NotebookClient):
         self.output_bytes += size
         if self.output_bytes > self.limits.output_bytes:
             self.over_output = True
-            self.problems.append(
-                Problem(
-                    OUTPUT_LIMIT,
-                    f"its output went over {self.limits.output_bytes / 2**20:g} MiB; "
-                    "the notebook was stopped",
-                    cell_index,
-                )
+            self._stop_early(
+                OUTPUT_LIMIT,
+                f"its output went over {self.limits.output_bytes / 2**20:g} MiB; "
+                "the notebook was stopped",
+                cell_index,
             )
-            self._kill_kernel()
             return None
         return super().process_message(msg, cell, cell_index)
+
+    def _stop_early(self, status: str, detail: str, cell: int | None) -> None:
+        """Note why, and kill the kernel at once (the running cell then ends as if the
+        kernel had died, which is not reported)."""
+        if not self.stopped_early:
+            self.stopped_early = True
+            self.problems.append(Problem(status, detail, cell))
+            self._kill_kernel()
 
     def _kill_kernel(self) -> None:
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
@@ -345,6 +369,8 @@ class _LimitedClient(NotebookClient):
         raise _OutOfTime()
 
     async def _async_cleanup_kernel(self):
+        if self.watch is not None:
+            self.watch.cancel()
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         if process is not None and self.exit_code is None:
             self.exit_code = process.poll()
@@ -388,7 +414,7 @@ async def run_notebook_async(notebook, cwd: Path, limits: Limits, box: Box | Non
     except DeadKernelError:
         # nbclient takes any cancellation of a cell for its kernel's death: a signal's too.
         raise_if_stopping()
-        if not client.over_output:
+        if not client.stopped_early:
             client.problems.append(
                 Problem(
                     KERNEL_DIED, f"the kernel died{_how(client.exit_code, box)}", client.current

@@ -18,8 +18,8 @@ A kernel runs as ``bwrap ... python -m ipykernel_launcher -f CONNECTION_FILE``. 
   kernel's first process (the PID namespace).
 
 A small launcher sets the limits before ``bwrap`` starts: it joins the kernel's control
-groups (see :mod:`.cgroups`: memory, processes and CPU of the whole sandbox) and sets the
-per-process limits (address space, CPU seconds, file size, no core files).
+groups (see :mod:`.cgroups`: memory, processes and CPU time of the whole sandbox) and sets
+the per-process limits (address space, CPU seconds, file size, no core files).
 """
 
 from __future__ import annotations
@@ -72,8 +72,7 @@ class SandboxUnavailable(RuntimeError):
 class SandboxLimits:
     memory_bytes: int | None  # the whole sandbox (cgroup) and each process (address space)
     processes: int  # processes and threads in the whole sandbox (cgroup)
-    cpus: float | None  # cores the whole sandbox may use at once (cgroup)
-    cpu_seconds: int  # CPU time of each process
+    cpu_seconds: int  # CPU time of the whole sandbox (cgroup, watched) and of each process
 
 
 def _world_readable(mode: int) -> bool:
@@ -125,9 +124,7 @@ class Sandbox:
             self.empty = self.folder / "empty"  # shown in place of a hidden file
             self.empty.touch(mode=0o444)
             self.view = self._view()
-            self.groups = cgroups.open_run(
-                self.limits.memory_bytes, self.limits.processes, self.limits.cpus
-            )
+            self.groups = cgroups.open_run(self.limits.memory_bytes, self.limits.processes)
             self._probe()
         except BaseException:
             self.__exit__(None, None, None)
@@ -145,7 +142,7 @@ class Sandbox:
     def describe(self) -> str:
         """What this run's sandboxes are, for the instructor."""
         if self.groups is not None:
-            whole = "whole-sandbox limits: " + self.groups.describe()
+            whole = "whole-sandbox limits: " + self.groups.describe(self.limits.cpu_seconds)
         else:
             whole = (
                 "no whole-sandbox limits (the control groups cannot be written here): "
@@ -439,12 +436,12 @@ class Box:
 def sandbox_limits(
     memory_bytes: int | None, threads: int | None, notebook_seconds: float, startup: float
 ) -> SandboxLimits:
-    """The whole-sandbox limits for kernels with these per-kernel settings."""
+    """The whole-sandbox limits for kernels with these per-kernel settings: CPU time for
+    as many cores as the kernel has threads, busy from its start to its time limit."""
     cores = os.cpu_count() or 1
-    cpus = min(threads, cores) if threads else None
-    # A backstop per process: every core the sandbox may use, for the whole notebook.
-    cpu_seconds = math.ceil((notebook_seconds + 2 * startup) * (cpus or cores)) + 10
-    return SandboxLimits(memory_bytes, PROCESSES, cpus, cpu_seconds)
+    busy = min(threads, cores) if threads else cores
+    cpu_seconds = math.ceil((notebook_seconds + 2 * startup) * busy) + 10
+    return SandboxLimits(memory_bytes, PROCESSES, cpu_seconds)
 
 
 # A kernel of a lab runs about 20 threads (ipykernel's, PyTorch's); a fork bomb stops here.

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from attention_course.grading import cgroups, sandbox
+from attention_course.grading.gradebook import TIME_LIMIT
 from attention_course.grading.runner import Limits, run_coroutine, run_notebook_async
 from attention_course.grading.sandbox import Sandbox, SandboxUnavailable, sandbox_limits
 from tests.helpers import ROOT
@@ -51,12 +52,13 @@ print(json.dumps(found))
 """
 
 
-def run_in_box(source: str, limits: Limits = LIMITS, hidden=()):
+def run_in_box(source: str, limits: Limits = LIMITS, hidden=(), cpu_seconds=None):
     """Run one cell in a fresh sandbox; return the run, and what the box's folder was."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    with Sandbox(
-        sandbox_limits(limits.memory_bytes, limits.threads, limits.notebook_seconds, 60), hidden
-    ) as run:
+    settings = sandbox_limits(limits.memory_bytes, limits.threads, limits.notebook_seconds, 60)
+    if cpu_seconds is not None:
+        settings.cpu_seconds = cpu_seconds
+    with Sandbox(settings, hidden) as run:
 
         async def go():
             with run.box() as box:
@@ -66,7 +68,9 @@ def run_in_box(source: str, limits: Limits = LIMITS, hidden=()):
         result, box = run_coroutine(go())
         assert not box.folder.exists()  # removed as soon as its kernel is done
         assert box.process is not None and box.process.poll() is not None
-        assert box.group is None or not any(folder.exists() for folder in box.group.folders)
+        assert box.group is None or not any(
+            folder.exists() for folder in box.group.folders.values()
+        )
         folder = run.folder
     assert not folder.exists()
     return result, box
@@ -126,12 +130,12 @@ def test_a_kernel_sees_only_the_system_and_changes_only_its_own_folder(tmp_path,
     assert found["package"].startswith(str(box.folder.parent))  # a copy made for the run
 
 
-def has_whole_sandbox_limits() -> bool:
-    run = cgroups.open_run(2**30, 64, None)
+def has_whole_sandbox_limits(cpu_time: bool = False) -> bool:
+    run = cgroups.open_run(2**30, 64)
     if run is None:
         return False
     run.close()
-    return True
+    return run.counts_cpu_time or not cpu_time
 
 
 whole_sandbox = pytest.mark.skipif(
@@ -188,6 +192,25 @@ def test_processes_are_limited_for_the_whole_sandbox():
     assert stopped[0] == "stopped" and int(stopped[2]) < sandbox.PROCESSES, stopped
 
 
+@pytest.mark.skipif(
+    not has_whole_sandbox_limits(cpu_time=True), reason="no CPU-time accounting on this machine"
+)
+def test_cpu_time_is_limited_for_the_whole_sandbox():
+    """Three children busy at once use the sandbox's CPU time before any one uses its own."""
+    run, _ = run_in_box(
+        "import os, time\n"
+        "for _ in range(3):\n"
+        "    if os.fork() == 0:\n"
+        "        while True:\n"
+        "            pass\n"
+        "time.sleep(50)",
+        cpu_seconds=6,
+    )
+    assert [p.status for p in run.problems] == [TIME_LIMIT], run.problems
+    assert "used more than 6 s of CPU time (all its processes together)" in run.problems[0].detail
+    assert run.seconds < 30
+
+
 def test_without_bubblewrap_the_sandbox_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     with pytest.raises(SandboxUnavailable, match="sudo apt-get install bubblewrap"):
@@ -197,7 +220,7 @@ def test_without_bubblewrap_the_sandbox_says_how_to_install_it(monkeypatch):
 
 @whole_sandbox
 def test_a_group_holds_what_joins_it_and_is_removed_with_everything_in_it():
-    run = cgroups.open_run(2**30, 32, 1)
+    run = cgroups.open_run(2**30, 32)
     try:
         group = run.new_group()
         process = subprocess.Popen(
@@ -213,7 +236,7 @@ def test_a_group_holds_what_joins_it_and_is_removed_with_everything_in_it():
         assert len(group.pids()) >= 2  # the shell and its children
         assert group.kill_all()
         assert process.wait(timeout=10) == -9
-        assert not any(folder.exists() for folder in group.folders)
+        assert not any(folder.exists() for folder in group.folders.values())
     finally:
         run.close()
     assert not any(parent.exists() for parent in run.parents.values())
