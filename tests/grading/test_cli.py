@@ -46,6 +46,7 @@ from tests.grading.submissions import (
     honest_points,
     write_submissions,
 )
+from tests.grading.test_sandbox import has_whole_sandbox_limits
 from tests.helpers import ROOT
 
 CELL_SECONDS = 5
@@ -56,14 +57,6 @@ FULL = (2, 2, 3, 3)
 NONE = (0, 0, 0, 0)
 HONEST = "the points its functions earn honestly"  # judged in the test's process
 AT_MOST_HONEST = "at most the points its functions earn honestly"
-
-
-def has_whole_sandbox_limits() -> bool:
-    run = cgroups.open_run(2**30, 64, None)
-    if run is None:
-        return False
-    run.close()
-    return True
 
 
 # file -> points per exercise, status (or statuses), and words the row's detail contains
@@ -372,8 +365,10 @@ def test_without_bubblewrap_it_refuses_unless_told_it_is_unsafe(tmp_path, monkey
     assert "unreadable" in out.read_text()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_a_signal_stops_every_kernel_and_keeps_what_was_graded(tmp_path, sig):
+    """SIGTERM and SIGINT: the rows graded so far are kept, the rest marked incomplete.
+    SIGKILL cannot be handled: the sandboxes die with the grader all the same."""
     folder, private_tmp = tmp_path / "submitted", tmp_path / "tmp"
     folder.mkdir()
     private_tmp.mkdir()
@@ -410,6 +405,20 @@ def test_a_signal_stops_every_kernel_and_keeps_what_was_graded(tmp_path, sig):
     finally:
         if grader.poll() is None:
             grader.kill()
+    _, alive = psutil.wait_procs(every, timeout=10)
+    assert not alive
+    if sig == signal.SIGKILL:
+        assert grader.returncode == -sig and not out.exists()
+        shutil.rmtree(private_tmp)  # what a grader killed outright cannot remove
+        run = cgroups.open_run(2**20, 8)  # removes the groups of runs whose grader is gone
+        if run is not None:
+            run.close()
+        stale = f"{cgroups.PREFIX}{grader.pid}"
+        assert not any(
+            os.path.exists(os.path.join(mount + path.rstrip("/"), stale))
+            for mount, path in cgroups._own_groups().values()
+        )
+        return
     assert grader.returncode == 128 + sig, err
     assert f"stopped by {signal.Signals(sig).name}: 1 of 2 notebooks graded" in err
     with open(out, newline="") as table:
@@ -420,8 +429,6 @@ def test_a_signal_stops_every_kernel_and_keeps_what_was_graded(tmp_path, sig):
     )
     assert rows["b_endless.ipynb"]["status"] == INCOMPLETE
     assert (rows["b_endless.ipynb"]["total"]) == "0"
-    _, alive = psutil.wait_procs(every, timeout=10)
-    assert not alive
     assert os.listdir(private_tmp) == []
 
 
