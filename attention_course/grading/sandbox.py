@@ -114,9 +114,10 @@ class Sandbox:
         if not self.bwrap:
             raise SandboxUnavailable(BWRAP_MISSING)
         base = tempfile.gettempdir()
-        if len(base) > MAX_SOCKET_PATH - 40:  # room for the sockets' names below it
+        if len(base) > MAX_SOCKET_PATH - 50:  # room for the sockets' names below it
             base = "/tmp"
-        self.folder = Path(tempfile.mkdtemp(prefix=PREFIX, dir=base))
+        remove_stale_folders(base)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
         try:
             os.chmod(self.folder, 0o711)
             self.hidden.append(self.folder)
@@ -327,6 +328,20 @@ class Sandbox:
             yield box
         finally:
             box.close()
+
+
+def run_folders(base: str, pid: int | None = None) -> list[Path]:
+    """The run folders in ``base`` (of the grader with process id ``pid``, or of any)."""
+    found = Path(base).glob(f"{PREFIX}{pid if pid is not None else '*'}-*")
+    return [folder for folder in found if folder.name[len(PREFIX) :].split("-")[0].isdigit()]
+
+
+def remove_stale_folders(base: str) -> None:
+    """Remove the run folders of graders that are gone (killed outright, they could not)."""
+    for folder in run_folders(base):
+        pid = folder.name[len(PREFIX) :].split("-")[0]
+        if not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _outer_env() -> dict[str, str]:

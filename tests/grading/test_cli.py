@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 import psutil
@@ -38,6 +39,7 @@ from attention_course.grading.gradebook import (
     spreadsheet_safe,
 )
 from attention_course.grading.plan import load_plan
+from attention_course.grading.sandbox import remove_stale_folders, run_folders
 from tests.grading.submissions import (
     OUTLIVER,
     SOLUTION_PATH,
@@ -128,6 +130,24 @@ def row_name(name: str) -> str:
     return spreadsheet_safe(display_name(name))
 
 
+def short_private_tmp() -> Path:
+    """An empty TMPDIR for a grader, short enough for the kernels' socket paths (under a
+    long one the grader uses /tmp), removed after the tests."""
+    folder = Path(tempfile.mkdtemp(prefix="ac-tests-", dir="/tmp"))
+    _PRIVATE_TMPS.append(folder)
+    return folder
+
+
+_PRIVATE_TMPS: list[Path] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_private_tmps():
+    yield
+    for folder in _PRIVATE_TMPS:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def own_processes() -> list[psutil.Process]:
     """Processes this test started (and theirs), and any that outlived a submission."""
     found = psutil.Process().children(recursive=True)
@@ -151,8 +171,8 @@ def own_cgroups() -> list[str]:
 def graded(tmp_path_factory):
     """Grade the generated folder once, through the command line, on 2 jobs."""
     base = tmp_path_factory.mktemp("grading")
-    folder, private_tmp = base / "submitted", base / "tmp"
-    private_tmp.mkdir()
+    folder = base / "submitted"
+    private_tmp = short_private_tmp()
     out, feedback = base / "grades.csv", base / "feedback"
     out.write_text("a gradebook of an earlier run\n")
     twins = write_submissions(
@@ -208,7 +228,7 @@ def graded(tmp_path_factory):
         after=fingerprint(*watched),
         twins=twin_points,
         processes=[p for p in own_processes() if p.pid not in processes_before],
-        left_in_tmp=sorted(os.listdir(private_tmp)),
+        left_in_tmp=sorted(os.listdir(private_tmp)) + run_folders("/tmp", os.getpid()),
         cgroups=own_cgroups(),
         peak_growth=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - peak_before,
     )
@@ -369,9 +389,8 @@ def test_without_bubblewrap_it_refuses_unless_told_it_is_unsafe(tmp_path, monkey
 def test_a_signal_stops_every_kernel_and_keeps_what_was_graded(tmp_path, sig):
     """SIGTERM and SIGINT: the rows graded so far are kept, the rest marked incomplete.
     SIGKILL cannot be handled: the sandboxes die with the grader all the same."""
-    folder, private_tmp = tmp_path / "submitted", tmp_path / "tmp"
+    folder, private_tmp = tmp_path / "submitted", short_private_tmp()
     folder.mkdir()
-    private_tmp.mkdir()
     solution = nbformat.read(SOLUTION_PATH, as_version=4)
     shutil.copyfile(SOLUTION_PATH, folder / "a_solution.ipynb")
     nbformat.write(
@@ -409,7 +428,9 @@ def test_a_signal_stops_every_kernel_and_keeps_what_was_graded(tmp_path, sig):
     assert not alive
     if sig == signal.SIGKILL:
         assert grader.returncode == -sig and not out.exists()
-        shutil.rmtree(private_tmp)  # what a grader killed outright cannot remove
+        assert run_folders(str(private_tmp), grader.pid)  # it could not remove its folder
+        remove_stale_folders(str(private_tmp))  # the next run does
+        assert os.listdir(private_tmp) == []
         run = cgroups.open_run(2**20, 8)  # removes the groups of runs whose grader is gone
         if run is not None:
             run.close()
