@@ -39,17 +39,19 @@ MEMORY_HOG_GIB = 0.75  # each of four forked children; the test's memory limit i
 STUB = re.compile(r"^( *)raise NotImplementedError\(.*\)$", re.MULTILINE)
 
 # Lab 1's functions answering with zeros of the right shapes: some shape cases pass.
+# (The question's "zeros" is a wrong choice.)
 ZEROS = {
-    "rnn_step": "def rnn_step(x, h, W_xh, W_hh, b):\n"
-    "    return torch.zeros(x.shape[0], W_hh.shape[0])",
-    "encode": "def encode(cell, inputs):\n"
+    "gru_step": "def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):\n"
+    "    return torch.zeros_like(h)",
+    "encode": "def encode(cell, inputs, lengths=None):\n"
     "    batch, time, _ = inputs.shape\n"
     "    return (torch.zeros(batch, time, cell.hidden_size),\n"
     "            torch.zeros(batch, cell.hidden_size))",
-    "gru_step": "def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):\n"
-    "    return torch.zeros_like(h)",
     "state_gradient_norms": "def state_gradient_norms(cell, inputs):\n"
     "    return torch.zeros(inputs.shape[0])",
+    "recall_by_position": "def recall_by_position(cell, train_sources, test_sources):\n"
+    "    return torch.zeros(test_sources.shape[1])",
+    "reading_the_bottleneck": 'def reading_the_bottleneck():\n    return "a"',
 }
 
 
@@ -373,20 +375,23 @@ def write_submissions(folder: Path, protected: list[Path]) -> dict[str, nbformat
         # Controls
         "solution.ipynb": solution,
         "unsolved.ipynb": lab,
-        "bob/half_solved.ipynb": solved(lab, "rnn_step", "encode"),  # the last one deleted
+        # gru_step and encode solved, state_gradient_norms deleted
+        "bob/half_solved.ipynb": solved(lab, "gru_step", "encode"),
         "zeros.ipynb": zeros,
         # Broken in the ordinary ways. The classic: the loop counter is never increased.
         "endless_loop.ipynb": edited(
             solution,
-            "for t in range(inputs.shape[1]):\n        h = cell(inputs[:, t], h)",
-            "t = 0\n    while t < inputs.shape[1]:\n        h = cell(inputs[:, t], h)",
+            "for x_t in inputs:\n        h = cell(x_t, h)",
+            "t = 0\n    while t < len(inputs):\n        h = cell(inputs[t], h)",
         ),
         "ignores_interrupts.ipynb": after_solution_of(
             solution,
-            "gru_step",
+            "state_gradient_norms",
             "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
         ),
-        "kills_its_kernel.ipynb": after_solution_of(solution, "gru_step", "import os\nos._exit(1)"),
+        "kills_its_kernel.ipynb": after_solution_of(
+            solution, "state_gradient_norms", "import os\nos._exit(1)"
+        ),
         # 8 GiB at once: more than the memory limit, fine for the machine without it.
         "memory_blow_up.ipynb": after_solution_of(
             solution, "state_gradient_norms", "hog = torch.empty(2**31)"
@@ -487,7 +492,7 @@ def _calling_first(notebook, helpers, call):
 def _overwrites_checks(lab, solved):
     """Overwrites the checks so they always pass, patches NumPy so every comparison is
     "close", and displays a fake call record of its own."""
-    cheat = solved(lab, "rnn_step")
+    cheat = solved(lab, "gru_step")
     cheat = edited(
         cheat,
         '    raise NotImplementedError("encode: not implemented yet")',
@@ -518,7 +523,7 @@ def honest_points(notebook, plan) -> dict[str, float]:
     grader judges, from plain data and distrusting the record."""
     import torch
 
-    namespace = {"torch": torch}
+    namespace = {"torch": torch, "nn": torch.nn}
     for cell in notebook.cells:
         if cell.cell_type == "code" and any(
             cell.source.startswith(f"def {function}(") for function in ZEROS

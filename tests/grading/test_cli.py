@@ -54,9 +54,19 @@ from tests.helpers import ROOT
 CELL_SECONDS = 5
 NOTEBOOK_SECONDS = 45
 MEMORY_GIB = 3
-EXERCISES = ("rnn_step", "encode", "gru_step", "state_gradient_norms")
-FULL = (2, 2, 3, 3)
-NONE = (0, 0, 0, 0)
+EXERCISES = (
+    "gru_step",
+    "encode",
+    "state_gradient_norms",
+    "recall_by_position",
+    "reading_the_bottleneck",
+)
+FULL = (3, 3, 2, 3, 1)
+NONE = (0, 0, 0, 0, 0)
+MAXIMUM = sum(FULL)
+NOT_CHECKED_AFTER_ENCODE = (
+    "not checked: state_gradient_norms, recall_by_position, reading_the_bottleneck"
+)
 HONEST = "the points its functions earn honestly"  # judged in the test's process
 AT_MOST_HONEST = "at most the points its functions earn honestly"
 
@@ -66,36 +76,37 @@ EXPECTED = {
     # controls
     "solution.ipynb": (FULL, GRADED, []),
     "unsolved.ipynb": (NONE, GRADED, []),
-    "bob/half_solved.ipynb": ((2, 2, 0, 0), GRADED, []),
+    "bob/half_solved.ipynb": ((3, 3, 0, 0, 0), GRADED, []),
     "zeros.ipynb": (HONEST, GRADED, []),
     # broken
     "endless_loop.ipynb": (
-        (2, 0, 3, 3),
+        (3, 3, 0, 3, 1),
         TIME_LIMIT,
-        ["the check of encode", f"within {CELL_SECONDS} s", "interrupted"],
+        ["the check of state_gradient_norms", f"within {CELL_SECONDS} s", "interrupted"],
     ),
     "ignores_interrupts.ipynb": (
-        (2, 2, 0, 0),
+        (3, 3, 0, 0, 0),
         TIME_LIMIT,
-        ["did not stop when interrupted", "not checked: gru_step, state_gradient_norms"],
+        ["did not stop when interrupted", NOT_CHECKED_AFTER_ENCODE],
     ),
     "kills_its_kernel.ipynb": (
-        (2, 2, 0, 0),
+        (3, 3, 0, 0, 0),
         KERNEL_DIED,
         [
-            "def gru_step",
+            "def state_gradient_norms",
             "the kernel died (exit code 1)",
-            "not checked: gru_step, state_gradient_norms",
+            NOT_CHECKED_AFTER_ENCODE,
         ],
     ),
     "memory_blow_up.ipynb": (FULL, MEMORY_LIMIT, [f"ran out of memory (limit {MEMORY_GIB} GiB)"]),
-    # z and 1 - z swapped: only the shape is right (1 case of 4)
-    "wrong_gru_edited_checks.ipynb": ((2, 2, 0.75, 3), GRADED, []),
+    # z and 1 - z swapped: only the shape is right (1 case of 7)
+    "wrong_gru_edited_checks.ipynb": ((0.43, 3, 2, 3, 1), GRADED, []),
     "corrupted.ipynb": (NONE, UNREADABLE, ["NotJSONError"]),
     "lab02_by_mistake.ipynb": (NONE, WRONG_LAB, ["lab 02, not of lab 01"]),
     # forgeries: what they change in their kernel changes nothing
-    # Its encode returns zeros of the right shapes (1 case of 3); gru_step is a stub.
-    "overwrites_checks.ipynb": ((2, 0.67, 0, 0), GRADED, []),
+    # Its encode returns zeros of the right shapes (2 cases of 7: the shapes, and zeros
+    # at the padding); the later exercises are stubs.
+    "overwrites_checks.ipynb": ((3, 0.86, 0, 0, 0), GRADED, []),
     "forge/replaces_grader.ipynb": (AT_MOST_HONEST, (GRADED, CHECK_ERROR), []),
     "forge/switches_off_checks.ipynb": (NONE, CHECK_ERROR, ["failed in the kernel"]),
     "forge/replaces_results.ipynb": (AT_MOST_HONEST, (GRADED, CHECK_ERROR), []),
@@ -250,7 +261,7 @@ def test_each_submission_gets_the_grade_and_status_it_deserves(graded, name):
         assert got == points, row
     assert row["status"] in (status if isinstance(status, tuple) else (status,)), row
     assert float(row["total"]) == pytest.approx(sum(got))
-    assert (row["lab"], float(row["maximum"])) == ("01", 10)
+    assert (row["lab"], float(row["maximum"])) == ("01", MAXIMUM)
     for word in words:
         assert word in row["detail"], row["detail"]
 
@@ -258,7 +269,7 @@ def test_each_submission_gets_the_grade_and_status_it_deserves(graded, name):
 def test_forgeries_earn_nothing_they_forged(graded):
     """Functions that return zeros earn the same points with or without an attack."""
     honest = graded["twins"]["zeros.ipynb"]
-    assert 0 < sum(honest.values()) < 10  # shape cases pass, the rest fail
+    assert 0 < sum(honest.values()) < MAXIMUM  # shape cases pass, the rest fail
     for name in EXPECTED:
         if name.startswith("forge/"):
             row = graded["rows"][name]
@@ -346,14 +357,14 @@ def test_feedback_repeats_the_check_messages_in_files_of_their_own(graded):
     feedback = graded["feedback"]
     names = sorted(p.name for p in feedback.iterdir())
     assert len(names) == len(EXPECTED)
-    assert (feedback / "a__b.txt").read_text().startswith("Lab 01: a/b.ipynb\nScore: 10 / 10")
-    assert (feedback / "a__b-2.txt").read_text().startswith("Lab 01: a__b.ipynb\nScore: 0 / 10")
+    assert (feedback / "a__b.txt").read_text().startswith("Lab 01: a/b.ipynb\nScore: 12 / 12")
+    assert (feedback / "a__b-2.txt").read_text().startswith("Lab 01: a__b.ipynb\nScore: 0 / 12")
     wrong = (feedback / "wrong_gru_edited_checks.txt").read_text()
-    assert "Score: 7.75 / 10 (graded)" in wrong
-    assert "✘ equals nn.GRUCell with the same weights: h_t differs from the expected" in wrong
+    assert "Score: 9.43 / 12 (graded)" in wrong
+    assert "✘ equals nn.GRUCell with the same weights: h_t is wrong: z and 1 - z" in wrong
     assert "✔ context is the last state c = h_n" in wrong  # its deleted check still ran
     half = (feedback / "bob__half_solved.txt").read_text()
-    assert "… not implemented yet" in half and "2 / 2 points" in half
+    assert "… not implemented yet" in half and "3 / 3 points" in half
     assert (
         "✘ your function is defined: name 'state_gradient_norms' is not defined: was its "
         "cell deleted or renamed, or did it raise?"
@@ -361,7 +372,10 @@ def test_feedback_repeats_the_check_messages_in_files_of_their_own(graded):
     died = (feedback / "kills_its_kernel.txt").read_text()
     assert "the kernel died" in died and "not checked: the notebook stopped" in died
     cheat = (feedback / "overwrites_checks.txt").read_text()
-    assert "✘ states equal nn.RNN's outputs: states differs from the expected values" in cheat
+    assert (
+        "✘ states equal nn.RNN's outputs at the real positions: states at the real positions "
+        "differs from the expected values"
+    ) in cheat
 
 
 def test_command_line_refuses_what_it_cannot_grade(tmp_path, capsys):
@@ -394,7 +408,7 @@ def test_a_signal_stops_every_kernel_and_keeps_what_was_graded(tmp_path, sig):
     solution = nbformat.read(SOLUTION_PATH, as_version=4)
     shutil.copyfile(SOLUTION_PATH, folder / "a_solution.ipynb")
     nbformat.write(
-        after_solution_of(solution, "rnn_step", "while True:\n    pass"), folder / "b_endless.ipynb"
+        after_solution_of(solution, "gru_step", "while True:\n    pass"), folder / "b_endless.ipynb"
     )
     out = tmp_path / "grades.csv"
     grader = subprocess.Popen(
@@ -446,7 +460,7 @@ def test_a_signal_stops_every_kernel_and_keeps_what_was_graded(tmp_path, sig):
         rows = {row["file"]: row for row in csv.DictReader(table)}
     assert (rows["a_solution.ipynb"]["status"], rows["a_solution.ipynb"]["total"]) == (
         GRADED,
-        "10",
+        "12",
     )
     assert rows["b_endless.ipynb"]["status"] == INCOMPLETE
     assert (rows["b_endless.ipynb"]["total"]) == "0"
