@@ -8,7 +8,9 @@ The parts, by where they run:
 * :mod:`.plan` reads what grading a lab needs (its checks and solution notebook) and writes
   the notebook the grader runs: the submission with the official calls in place of its
   own check cells.
-* :mod:`.runner` executes that notebook in a fresh kernel with time and memory limits.
+* :mod:`.runner` executes that notebook in a fresh kernel with time, memory and output
+  limits, in a sandbox of :mod:`.sandbox` (bubblewrap; :mod:`.cgroups` limits the whole
+  sandbox where the machine allows).
 * :mod:`.judging` judges the published outputs with the official checks, in the grader's
   own process, which never runs student code.
 * :mod:`.gradebook` holds a submission's grade and writes the CSV, summary and feedback.

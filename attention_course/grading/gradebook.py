@@ -13,18 +13,22 @@ from ..checks.framework import ExerciseResult, result_lines
 # and its detail lists every problem found.
 UNREADABLE = "unreadable"
 WRONG_LAB = "wrong lab"
+INCOMPLETE = "incomplete"  # grading was stopped (SIGINT, SIGTERM) before it finished
 GRADER_ERROR = "grader error"
 CHECK_ERROR = "check error"
 KERNEL_DIED = "kernel died"
+OUTPUT_LIMIT = "output limit"
 TIME_LIMIT = "time limit"
 MEMORY_LIMIT = "memory limit"
 GRADED = "graded"
 STATUSES = (
     UNREADABLE,
     WRONG_LAB,
+    INCOMPLETE,
     GRADER_ERROR,
     CHECK_ERROR,
     KERNEL_DIED,
+    OUTPUT_LIMIT,
     TIME_LIMIT,
     MEMORY_LIMIT,
     GRADED,
@@ -60,24 +64,48 @@ class Grade:
 
 def write_gradebook(grades: list[Grade], exercises: list[str], path: Path) -> None:
     """One row per submission: file, lab, each exercise's points, total, maximum, status,
-    seconds, detail."""
+    seconds, detail. Text a spreadsheet would evaluate as a formula is escaped."""
     columns = ["file", "lab", *exercises, "total", "maximum", "status", "seconds", "detail"]
-    with open(path, "w", newline="") as out:
+    with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as out:
         writer = csv.writer(out)
         writer.writerow(columns)
         for grade in grades:
             writer.writerow(
                 [
-                    grade.file,
+                    spreadsheet_safe(grade.file),
                     grade.lab,
                     *(f"{grade.earned.get(e, 0):g}" for e in exercises),
                     f"{grade.total:g}",
                     f"{grade.maximum:g}",
                     grade.status,
                     f"{grade.seconds:.1f}",
-                    grade.detail,
+                    spreadsheet_safe(printable(grade.detail)),
                 ]
             )
+
+
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text``, with a leading ' when a spreadsheet would evaluate it ("=HYPERLINK(...)")."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def display_name(relative: str) -> str:
+    """A submission's path as the gradebook shows it: bytes that are not UTF-8 and control
+    characters (a terminal's escape sequences) written as escapes."""
+    return printable(os.fsencode(relative).decode("utf-8", "backslashreplace"))
+
+
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with every character a terminal would obey (escape sequences, carriage
+    returns, ...) written as an escape, except those in ``keep``."""
+    return "".join(
+        ch if ch.isprintable() or ch in keep else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
 
 
 def summary(grades: list[Grade], seconds: float) -> str:
@@ -90,7 +118,10 @@ def summary(grades: list[Grade], seconds: float) -> str:
             "score": [f"{g.total:g} / {g.maximum:g}" for g in grades],
             "status": [g.status for g in grades],
             "seconds": [f"{g.seconds:.1f}" for g in grades],
-            "detail": [g.detail if len(g.detail) <= 60 else g.detail[:57] + "..." for g in grades],
+            "detail": [
+                printable(g.detail if len(g.detail) <= 60 else g.detail[:57] + "...")
+                for g in grades
+            ],
         }
     )
     left = {
@@ -129,11 +160,28 @@ def feedback(grade: Grade) -> str:
     if grade.cell_errors:
         lines.append("Cells that raised an error:")
         lines += [f"  {error}" for error in grade.cell_errors]
-    return "\n".join(lines).rstrip() + "\n"
+    return printable("\n".join(lines).rstrip() + "\n", keep="\n")
+
+
+def feedback_names(grades: list[Grade]) -> list[str]:
+    """One feedback file name per grade, all different: ``alice/lab03.ipynb`` ->
+    ``alice__lab03.txt``; a name taken already (``alice__lab03.ipynb``, or the same but for
+    upper and lower case) gets ``-2``, ``-3``, ... in the order of the grades."""
+    taken: set[str] = set()
+    names = []
+    for grade in grades:
+        stem = grade.file.removesuffix(".ipynb").replace("/", "__").replace(os.sep, "__")
+        stem = stem.lstrip(".") or "notebook"  # no hidden files
+        name, count = f"{stem}.txt", 1
+        while name.casefold() in taken:
+            count += 1
+            name = f"{stem}-{count}.txt"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
 
 
 def write_feedback(grades: list[Grade], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    for grade in grades:
-        name = grade.file.removesuffix(".ipynb").replace(os.sep, "__") + ".txt"
-        (folder / name).write_text(feedback(grade))
+    for grade, name in zip(grades, feedback_names(grades)):
+        (folder / name).write_text(feedback(grade), encoding="utf-8", errors="backslashreplace")

@@ -65,6 +65,15 @@ def judge_run(grade: Grade, graded: GradedNotebook, run: Run, plan: LabPlan) -> 
             problem.status, f"{describe_cell(graded, problem.cell)}: {problem.detail}"
         )
     not_run = [exercise for exercise in plan.points if exercise not in records]
+    stopped_in = {problem.cell for problem in run.problems}
+    for index, exercise in graded.check_cells.items():
+        cell = graded.notebook.cells[index]
+        ran = cell.get("execution_count") is not None and index not in stopped_in
+        if exercise in not_run and ran:
+            grade.notes.append(
+                f"the check of {exercise} ran but no result came back (its output was over "
+                "the size limit, or something in the notebook hid it)"
+            )
     if not_run:
         grade.notes.append("not checked: " + ", ".join(not_run))
 

@@ -2,8 +2,8 @@
 
 import nbformat
 
-from attention_course.grading.gradebook import TIME_LIMIT
-from attention_course.grading.runner import Limits, run_notebook
+from attention_course.grading.gradebook import OUTPUT_LIMIT, TIME_LIMIT
+from attention_course.grading.runner import Limits, _how, run_notebook
 
 
 def test_notebook_time_limit_stops_a_notebook_of_slow_cells(tmp_path):
@@ -18,3 +18,28 @@ def test_notebook_time_limit_stops_a_notebook_of_slow_cells(tmp_path):
     assert "ran over its limit of 5 s" in run.problems[0].detail
     assert not run.notebook.cells[-1].outputs
     assert run.seconds < 15
+
+
+def test_output_over_its_limit_stops_the_notebook_and_is_not_kept(tmp_path):
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("print('kept')"),
+            nbformat.v4.new_code_cell("while True:\n    print('spam ' * 1000, flush=True)"),
+            nbformat.v4.new_code_cell("print('never')"),
+        ]
+    )
+    limits = Limits(cell_seconds=30, notebook_seconds=60, memory_bytes=None, output_bytes=2**20)
+    run = run_notebook(notebook, tmp_path, limits)
+    assert [(p.status, p.cell) for p in run.problems] == [(OUTPUT_LIMIT, 1)]
+    assert "output went over 1 MiB" in run.problems[0].detail
+    kept = sum(len(o.get("text", "")) for cell in run.notebook.cells for o in cell.outputs)
+    assert kept <= 2**20 and run.notebook.cells[0].outputs[0].text == "kept\n"
+    assert not run.notebook.cells[2].outputs
+    assert run.seconds < 20  # stopped at once, not at the cell's time limit
+
+
+def test_how_a_kernel_ended_reads_bwraps_exit_codes():
+    assert _how(1, None) == " (exit code 1)"
+    assert _how(-9, None) == " (killed by signal 9: out of memory?)"
+    assert _how(137, object()) == " (killed by signal 9: out of memory?)"
+    assert _how(None, None) == ""
