@@ -22,6 +22,7 @@ from .expect import (
     expect_tensor,
     expect_true,
     named_mistake,
+    reject_mistakes,
     seeded_generator,
     seeded_randn,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "expect_tensor",
     "expect_true",
     "named_mistake",
+    "reject_mistakes",
     "seeded_generator",
     "seeded_randn",
 ]

@@ -41,6 +41,13 @@ def named_mistake(got, mistakes: Sequence[Mistake], atol: float = 1e-5) -> str |
     return None
 
 
+def reject_mistakes(got, *mistakes: Mistake) -> None:
+    """Fail with the description of the first of ``mistakes`` that ``got`` matches."""
+    description = named_mistake(got, mistakes)
+    if description is not None:
+        raise CaseFailed(description)
+
+
 def expect_tensor(value, shape=None, name: str = "your result") -> torch.Tensor:
     """A finite torch tensor of the given shape (``None`` in ``shape`` matches any size)."""
     if not isinstance(value, torch.Tensor):

@@ -30,6 +30,7 @@ from .expect import (
     expect_parts,
     expect_tensor,
     expect_true,
+    reject_mistakes,
     seeded_generator,
 )
 from .framework import Case, Lab, calls
@@ -44,12 +45,6 @@ _returned: dict[str, object] = {}
 def returned(exercise: str):
     """What ``exercise`` returned in the last run of its check in this kernel, or None."""
     return _returned.get(exercise)
-
-
-def _fail_on(got, mistake: Mistake) -> None:
-    """Fail with the mistake's description when ``got`` is that mistake's output."""
-    if mistake.matches(got):
-        raise CaseFailed(mistake.description)
 
 
 # --------------------------------------------------------------------- Exercise 1
@@ -99,7 +94,7 @@ def _like_softmax(scores, mask, hint: str = ""):
     def judge(result):
         got = _weights(result, scores.shape)
         zeroed_after = torch.softmax(scores.double(), dim=-1) * mask.expand(scores.shape)
-        _fail_on(
+        reject_mistakes(
             got,
             Mistake(
                 "this is a softmax over every position with the padding zeroed afterwards: "
@@ -342,7 +337,7 @@ def _attention_judge(inputs, mask, part):
                 "scores)",
             )
             without_tanh = dict(inputs)
-            _fail_on(
+            reject_mistakes(
                 weights,
                 Mistake(
                     "these weights come from v^T (W_1 k_j + W_2 q_t) without the tanh: "
@@ -362,7 +357,7 @@ def _attention_judge(inputs, mask, part):
         else:
             keys, values = inputs["keys"].double(), inputs["values"].double()
             if keys.shape == values.shape:
-                _fail_on(
+                reject_mistakes(
                     context,
                     Mistake(
                         "this context averages the keys: the weights say how much of each "
