@@ -82,6 +82,12 @@ def test_models_ignore_padding_and_decode_what_teacher_forcing_scores(task, mode
     with torch.no_grad():
         logits = model(batch.source, batch.lengths, fed)
     assert torch.equal(logits.argmax(-1), tokens)
+    # forward computes the output layer once for all steps: the same logits as decoder_step.
+    with torch.no_grad():
+        encoded, state = model.encode(batch.source, batch.lengths)
+        for i in range(TARGET_LENGTH):
+            state, step_logits, _ = model.decoder_step(fed[:, i], state, encoded)
+            assert torch.allclose(step_logits, logits[:, i], atol=1e-6)
     if model_class is FixedContextSeq2Seq:
         assert weights is None and model.attention is None
     else:
