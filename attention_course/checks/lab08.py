@@ -636,10 +636,9 @@ _RESULT_KEYS = ("persistence", "drift", "attention", "predicted", "weights")
 def eu_stock_prices() -> np.ndarray:
     """Daily closing prices of the DAX, SMI, CAC and FTSE, 1991-1998 (R's
     datasets::EuStockMarkets, 1,860 trading days), as a (1860, 4) float64 array."""
-    from ..data.r_datasets import load_r_dataset
+    from ..data.time_series import load_eu_stock_markets
 
-    frame = load_r_dataset("datasets", "EuStockMarkets")
-    return frame[["DAX", "SMI", "CAC", "FTSE"]].to_numpy(dtype=np.float64)
+    return load_eu_stock_markets().to_numpy(dtype=np.float64)
 
 
 def _experiment_reference():

