@@ -23,9 +23,11 @@ ITEM = 28  # side of a Fashion-MNIST picture, in pixels
 
 @dataclass(frozen=True)
 class Canvases:
-    images: torch.Tensor  # (n, 1, size, size) float32 in [0, 1]
-    labels: torch.Tensor  # (n,) int64: the class of the garment
-    boxes: torch.Tensor  # (n, 4) int64: top, left, height, width of the garment's square
+    images: torch.Tensor  # (n, 1, height, width) float32 in [0, 1]
+    # (n,) int64: the class of the garment; (n, 2) for two garments, left one first
+    labels: torch.Tensor
+    # (n, 4) int64: top, left, height, width of the garment's square; (n, 2, 4) for two
+    boxes: torch.Tensor
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -59,15 +61,7 @@ def cluttered_canvases(
     n = len(chosen)
     canvas = rng.random((n, size, size), dtype=np.float32) * noise
     top, left = rng.integers(0, size - ITEM + 1, (2, n))
-    for _ in range(clutter):
-        source = rng.integers(0, len(images), n)
-        # Cut from rows and columns 4..24 of the source picture, where garments have ink.
-        cut_top, cut_left = rng.integers(4, ITEM - fragment - 4 + 1, (2, n))
-        rows = cut_top[:, None, None] + np.arange(fragment)[None, :, None]
-        cols = cut_left[:, None, None] + np.arange(fragment)[None, None, :]
-        pieces = images[source[:, None, None], rows, cols].astype(np.float32) / 255
-        at_top, at_left = _places_beside(top, left, size, fragment, rng)
-        _paste_brighter(canvas, pieces, at_top, at_left)
+    _add_clutter(canvas, images, top, left, size, clutter, fragment, rng)
     _paste_brighter(canvas, images[chosen].astype(np.float32) / 255, top, left)
     boxes = np.stack([top, left, np.full(n, ITEM), np.full(n, ITEM)], axis=1)
     return Canvases(
@@ -75,16 +69,6 @@ def cluttered_canvases(
         labels=torch.from_numpy(np.asarray(labels)[chosen].astype(np.int64)),
         boxes=torch.from_numpy(boxes.astype(np.int64)),
     )
-
-
-@dataclass(frozen=True)
-class GarmentPairs:
-    images: torch.Tensor  # (n, 1, height, width) float32 in [0, 1]
-    labels: torch.Tensor  # (n, 2) int64: the classes of the left and the right garment
-    boxes: torch.Tensor  # (n, 2, 4) int64: top, left, height, width of each garment's square
-
-    def __len__(self) -> int:
-        return len(self.labels)
 
 
 def two_garment_canvases(
@@ -97,7 +81,7 @@ def two_garment_canvases(
     clutter: int = 0,
     fragment: int = 12,
     noise: float = 0.3,
-) -> GarmentPairs:
+) -> Canvases:
     """``n`` canvases of ``height`` × ``width`` pixels, each with two garments side by side.
 
     ``images`` (N, 28, 28) uint8 and ``labels`` (N,): each canvas takes two random
@@ -120,23 +104,30 @@ def two_garment_canvases(
         [rng.integers(0, half - ITEM + 1, n), half + rng.integers(0, width - half - ITEM + 1, n)],
         axis=1,
     )
-    for _ in range(clutter):
-        source = rng.integers(0, len(images), n)
-        cut_top, cut_left = rng.integers(4, ITEM - fragment - 4 + 1, (2, n))
-        rows = cut_top[:, None, None] + np.arange(fragment)[None, :, None]
-        cols = cut_left[:, None, None] + np.arange(fragment)[None, None, :]
-        pieces = images[source[:, None, None], rows, cols].astype(np.float32) / 255
-        at_top, at_left = _places_beside(tops, lefts, (height, width), fragment, rng)
-        _paste_brighter(canvas, pieces, at_top, at_left)
+    _add_clutter(canvas, images, tops, lefts, (height, width), clutter, fragment, rng)
     for k in range(2):
         pictures = images[chosen[:, k]].astype(np.float32) / 255
         _paste_brighter(canvas, pictures, tops[:, k], lefts[:, k])
     boxes = np.stack([tops, lefts, np.full((n, 2), ITEM), np.full((n, 2), ITEM)], axis=2)
-    return GarmentPairs(
+    return Canvases(
         images=torch.from_numpy(canvas).unsqueeze(1),
         labels=torch.from_numpy(np.asarray(labels)[chosen].astype(np.int64)),
         boxes=torch.from_numpy(boxes.astype(np.int64)),
     )
+
+
+def _add_clutter(canvas, images, top, left, size, clutter, fragment, rng):
+    """Paste ``clutter`` fragments of other pictures on each canvas, off the garments."""
+    n = len(canvas)
+    for _ in range(clutter):
+        source = rng.integers(0, len(images), n)
+        # Cut from rows and columns 4..24 of the source picture, where garments have ink.
+        cut_top, cut_left = rng.integers(4, ITEM - fragment - 4 + 1, (2, n))
+        rows = cut_top[:, None, None] + np.arange(fragment)[None, :, None]
+        cols = cut_left[:, None, None] + np.arange(fragment)[None, None, :]
+        pieces = images[source[:, None, None], rows, cols].astype(np.float32) / 255
+        at_top, at_left = _places_beside(top, left, size, fragment, rng)
+        _paste_brighter(canvas, pieces, at_top, at_left)
 
 
 def _places_beside(top, left, size, fragment, rng):
