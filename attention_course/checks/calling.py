@@ -42,6 +42,21 @@ BROKEN = "broken"  # the recipe raised: a bug in the check, not the student's fa
 INTERRUPTED = "interrupted"  # stopped from outside (Ctrl-C, the grader's time limit)
 
 
+# The library functions that compute a softmax: an exercise that asks for one written by
+# hand forbids them (``forbid=SOFTMAX_FUNCTIONS``, plus any package function of its own).
+SOFTMAX_FUNCTIONS = (
+    "torch.softmax",
+    "torch.log_softmax",
+    "torch.Tensor.softmax",
+    "torch.Tensor.log_softmax",
+    "torch.nn.functional.softmax",
+    "torch.nn.functional.log_softmax",
+    "torch.nn.functional.softmin",
+    "torch.special.softmax",
+    "torch.special.log_softmax",
+)
+
+
 class CaseFailed(Exception):
     """Raised inside a case with the message the student should read."""
 

@@ -292,6 +292,17 @@ class Lab:
         self.title = title
         self.checks: dict[str, Check] = {}
         self._results: dict[str, ExerciseResult] = {}
+        # What exercises returned in their check's last run, kept by a recipe with
+        # lab.keep for the notebook cells that draw or tabulate it (in this kernel only).
+        self._returned: dict[str, object] = {}
+
+    def keep(self, exercise: str, value: object) -> None:
+        """Keep what ``exercise`` returned, for :meth:`returned`."""
+        self._returned[exercise] = value
+
+    def returned(self, exercise: str):
+        """What ``exercise`` returned in the last run of its check in this kernel, or None."""
+        return self._returned.get(exercise)
 
     def check(
         self,

@@ -20,7 +20,7 @@ import torch
 
 from ..data.sequences import BOS, length_mask
 from ..models.seq2seq import AttentionSeq2Seq, FixedContextSeq2Seq
-from .calling import CaseFailed
+from .calling import SOFTMAX_FUNCTIONS, CaseFailed
 from .encoding import describe
 from .expect import (
     Mistake,
@@ -38,31 +38,16 @@ from .framework import Case, Lab, calls
 lab = Lab("03", "Attention, one step at a time")
 score = lab.score
 
-# What the student's functions returned in their check's last run, in this kernel only.
-_returned: dict[str, object] = {}
-
-
-def returned(exercise: str):
-    """What ``exercise`` returned in the last run of its check in this kernel, or None."""
-    return _returned.get(exercise)
+returned = lab.returned  # what an exercise returned in its check's last run
 
 
 # --------------------------------------------------------------------- Exercise 1
 
 
-SOFTMAX_SHORTCUTS = [
-    "torch.softmax",
-    "torch.log_softmax",
-    "torch.Tensor.softmax",
-    "torch.Tensor.log_softmax",
-    "torch.nn.functional.softmax",
-    "torch.nn.functional.log_softmax",
-    "torch.nn.functional.softmin",
-    "torch.special.softmax",
-    "torch.special.log_softmax",
+SOFTMAX_SHORTCUTS = SOFTMAX_FUNCTIONS + (
     "attention_course.models.additive_attention.masked_softmax",
     "attention_course.models.attention_zoo.masked_softmax",
-]
+)
 
 
 def reference_masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -663,7 +648,7 @@ def _curves(result) -> dict:
 def check_length_experiment():
     def run(length_experiment):
         result = length_experiment(EXPERIMENT_STEPS, EXPERIMENT_SEED)
-        _returned["length_experiment"] = _plain_curves(result)
+        lab.keep("length_experiment", _plain_curves(result))
         return result
 
     def shaped(result):

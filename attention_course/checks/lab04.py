@@ -41,13 +41,7 @@ from .framework import Case, Lab, calls
 lab = Lab("04", "Sparsemax, temperature and hard attention's gradients")
 score = lab.score
 
-# What the student's functions returned in their check's last run, in this kernel only.
-_returned: dict[str, object] = {}
-
-
-def returned(exercise: str):
-    """What ``exercise`` returned in the last run of its check in this kernel, or None."""
-    return _returned.get(exercise)
+returned = lab.returned  # what an exercise returned in its check's last run
 
 
 # --------------------------------------------------------------------- Exercise 1
@@ -317,9 +311,9 @@ def check_support_by_temperature():
     def run(support_by_temperature):
         result = support_by_temperature(scores, mask, list(TEMPERATURES))
         try:
-            _returned["support_by_temperature"] = [float(x) for x in result]
+            lab.keep("support_by_temperature", [float(x) for x in result])
         except Exception:
-            _returned["support_by_temperature"] = None
+            lab.keep("support_by_temperature", None)
         return result
 
     def shaped(result):
@@ -752,11 +746,12 @@ def check_estimator_experiment():
         result = estimator_experiment(scores, values, target, SAMPLES, seeded_generator(7))
         if isinstance(result, dict):
             try:
-                _returned["estimator_experiment"] = {
-                    name: tuple(float(x) for x in result[name]) for name in ESTIMATORS
-                }
+                lab.keep(
+                    "estimator_experiment",
+                    {name: tuple(float(x) for x in result[name]) for name in ESTIMATORS},
+                )
             except Exception:
-                _returned["estimator_experiment"] = None
+                lab.keep("estimator_experiment", None)
         return result
 
     def shaped(result):

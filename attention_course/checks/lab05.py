@@ -19,7 +19,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .calling import CaseFailed
+from .calling import SOFTMAX_FUNCTIONS, CaseFailed
 from .encoding import describe
 from .expect import (
     Mistake,
@@ -38,17 +38,7 @@ from .framework import Case, Lab, calls
 lab = Lab("05", "Attention by hand, and a model that must not peek")
 score = lab.score
 
-# Library functions that would do exercise 2 (or its softmax) for the student.
-_SOFTMAX = (
-    "torch.softmax",
-    "torch.nn.functional.softmax",
-    "torch.Tensor.softmax",
-    "torch.special.softmax",
-    "torch.log_softmax",
-    "torch.nn.functional.log_softmax",
-    "torch.Tensor.log_softmax",
-    "torch.special.log_softmax",
-)
+# Library functions that would do exercise 2 for the student (besides a softmax).
 _ATTENTION = (
     "torch.nn.functional.scaled_dot_product_attention",
     "torch.nn.MultiheadAttention",
@@ -245,7 +235,7 @@ def _nan_means(result, message):
 _FORMULA = "weights = softmax(q @ k.transpose(-2, -1) / √d_k) over the last axis"
 
 
-@lab.check(points=5, forbid=_SOFTMAX + _ATTENTION)
+@lab.check(points=5, forbid=SOFTMAX_FUNCTIONS + _ATTENTION)
 def check_scaled_dot_product_attention():
     # (batch, heads, queries, d_k): queries, keys, d_k and d_v all differ in number, so a
     # transposition shows as a shape error or wrong values, never as a silent pass.
