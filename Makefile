@@ -41,7 +41,10 @@ $(PACKAGE_STAMP): $(shell find attention_course -name '*.py')
 	mkdir -p _build && touch $@
 
 # ATTENTION_COURSE_BOOK: the chapters hand their metrics to the execution statistics page.
+# tools/execute_book.py first runs the notebooks not yet in the execution cache, one per
+# core; the build then takes them from the cache.
 book: $(INSTALLED) $(ASSETS) $(PACKAGE_STAMP)
+	ATTENTION_COURSE_BOOK=1 $(BIN)/python -m tools.execute_book
 	ATTENTION_COURSE_BOOK=1 $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 # 0. style: ruff format and lint (`make lint`);
