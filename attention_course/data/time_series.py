@@ -14,15 +14,21 @@ A forecast made at **origin** ``t`` (the last observed step) sees the steps
 ``t - lookback + 1 .. t`` and predicts ``t + 1 .. t + horizon``. A window belongs to the
 split its *targets* fall in; its inputs may reach back into an earlier split, which is
 observed past, not leakage.
+
+:func:`electricity_inputs` builds Chapter 8's model inputs for electricity (standardised
+with the training months' statistics, calendar features, what each past step shows and
+what is known of each target time) and the batches its forecasters train on.
 """
 
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from .r_datasets import load_r_dataset
 
@@ -205,3 +211,83 @@ def sliding_windows(
     series = np.asarray(series)
     origins = np.arange(lookback - 1, len(series) - horizon)
     return take_windows(series, origins, lookback, horizon)
+
+
+def calendar_features(index: pd.DatetimeIndex, steps_per_day: int) -> np.ndarray:
+    """Time of day and day of week as points on circles, so 23:30 sits next to 00:00.
+
+    Returns ``(len(index), 4)``: sine and cosine of the step of the day, then of the day of
+    the week.
+    """
+    step_of_day = (index.hour * 60 + index.minute) // (24 * 60 // steps_per_day)
+    day = index.day_of_week
+    return np.column_stack(
+        [
+            np.sin(2 * np.pi * step_of_day / steps_per_day),
+            np.cos(2 * np.pi * step_of_day / steps_per_day),
+            np.sin(2 * np.pi * day / 7),
+            np.cos(2 * np.pi * day / 7),
+        ]
+    )
+
+
+@dataclass
+class ElectricityInputs:
+    """What Chapter 8's forecasters read of the electricity data, per half-hour."""
+
+    observed: np.ndarray  # (steps, 7): demand, temperature, workday, 4 calendar (float32)
+    known: np.ndarray  # (steps, 6): what is known of a target time, the same without demand
+    demand_z: np.ndarray  # (steps,): the standardised demand, the target
+    demand_mean: float  # GW, of the training months
+    demand_std: float
+    origins: dict[str, np.ndarray]  # forecast origins of each split of ELECTRICITY_SPLITS
+    lookback: int
+    horizon: int
+
+    def batch(self, batch_origins: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``past (n, lookback, 7)``, ``future_known (n, horizon, 6)``, ``target (n, horizon)``."""
+        past, _ = take_windows(self.observed, batch_origins, self.lookback, self.horizon)
+        _, future_known = take_windows(self.known, batch_origins, self.lookback, self.horizon)
+        _, target = take_windows(self.demand_z, batch_origins, self.lookback, self.horizon)
+        return torch.from_numpy(past), torch.from_numpy(future_known), torch.from_numpy(target)
+
+    def to_gw(self, standardised: np.ndarray) -> np.ndarray:
+        """Standardised demand back in GW."""
+        return standardised * self.demand_std + self.demand_mean
+
+
+def electricity_inputs(
+    electricity: pd.DataFrame, lookback: int, horizon: int, steps_per_day: int = 48
+) -> ElectricityInputs:
+    """Chapter 8's inputs from :func:`load_electricity_demand`'s frame.
+
+    Demand and temperature are standardised with the mean and standard deviation of the
+    training months only (those of the whole year would leak the test months' level).
+    """
+    start, end = ELECTRICITY_SPLITS["train"]
+    train_period = electricity.loc[start:end]
+    demand_mean, demand_std = train_period.demand.mean(), train_period.demand.std()
+    temperature_mean = train_period.temperature.mean()
+    temperature_std = train_period.temperature.std()
+    demand_z = ((electricity.demand.to_numpy() - demand_mean) / demand_std).astype(np.float32)
+    known = np.column_stack(
+        [
+            (electricity.temperature - temperature_mean) / temperature_std,
+            electricity.workday,
+            calendar_features(electricity.index, steps_per_day),
+        ]
+    ).astype(np.float32)
+    origins = {
+        split: window_origins(electricity.index, start, end, lookback, horizon)
+        for split, (start, end) in ELECTRICITY_SPLITS.items()
+    }
+    return ElectricityInputs(
+        observed=np.column_stack([demand_z, known]),
+        known=known,
+        demand_z=demand_z,
+        demand_mean=float(demand_mean),
+        demand_std=float(demand_std),
+        origins=origins,
+        lookback=lookback,
+        horizon=horizon,
+    )

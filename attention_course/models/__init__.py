@@ -6,6 +6,8 @@
 * :mod:`.attention_zoo`: other scores, normalisers, hard and local attention (Chapter 4);
 * :mod:`.dot_product_attention`: scaled dot-product attention and its masks (Chapter 5);
 * :mod:`.transformer`: multi-head attention and the Transformer's blocks (Chapters 6, 7);
+* :mod:`.forecasters`: recurrent and lag-attention forecasters of time series (Chapter 8
+  and notebook 8b);
 * :mod:`.language_model`: a decoder-only language model, its positions, grouped queries,
   KV cache and tiled attention (Chapter 9).
 """

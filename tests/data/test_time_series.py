@@ -5,11 +5,13 @@ import importlib.util
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from attention_course.data.time_series import (
     ELECTRICITY_SPLITS,
     EU_STOCK_INDICES,
     TRAFFIC_SPLITS,
+    electricity_inputs,
     load_electricity_demand,
     load_eu_stock_markets,
     load_traffic_counts,
@@ -250,3 +252,33 @@ def test_bad_arguments_are_clear_errors():
         window_origins(index, "2030-01-01", "2030-02-01", lookback=2, horizon=1)
     with pytest.raises(ValueError, match="one flag per step"):
         window_origins(index, index[0], index[9], 2, 1, valid=np.ones(3, dtype=bool))
+
+
+def test_electricity_inputs_standardise_with_the_training_months(electricity):
+    inputs = electricity_inputs(electricity, lookback=96, horizon=48)
+    train_demand = inputs.demand_z[: len(electricity.loc[: ELECTRICITY_SPLITS["train"][1]])]
+    assert abs(train_demand.mean()) < 1e-5 and abs(train_demand.std(ddof=1) - 1) < 1e-4
+    assert np.allclose(inputs.to_gw(inputs.demand_z), electricity.demand, atol=1e-5)
+    assert inputs.observed.shape == (17520, 7) and inputs.known.shape == (17520, 6)
+    assert inputs.observed.dtype == inputs.known.dtype == np.float32
+    assert np.array_equal(inputs.observed[:, 0], inputs.demand_z)
+    assert np.array_equal(inputs.observed[:, 1:], inputs.known)
+    assert np.array_equal(inputs.known[:, 1], electricity.workday)
+    # time of day on a circle: 00:00 and 12:00 are opposite, 00:00 and 23:30 neighbours
+    assert np.allclose(inputs.known[[0, 24], 2:4], [[0, 1], [0, -1]], atol=1e-6)
+    assert np.linalg.norm(inputs.known[47, 2:4] - inputs.known[0, 2:4]) < 0.14
+    for split, (start, end) in ELECTRICITY_SPLITS.items():
+        assert np.array_equal(
+            inputs.origins[split], window_origins(electricity.index, start, end, 96, 48)
+        )
+
+
+def test_electricity_batches_end_at_the_origin(electricity):
+    inputs = electricity_inputs(electricity, lookback=96, horizon=48)
+    origins = inputs.origins["test"][[0, 100]]
+    past, future_known, target = inputs.batch(origins)
+    assert past.shape == (2, 96, 7) and future_known.shape == (2, 48, 6)
+    assert target.shape == (2, 48)
+    assert torch.equal(past[:, -1, 0], torch.from_numpy(inputs.demand_z[origins]))
+    assert torch.equal(target[:, 0], torch.from_numpy(inputs.demand_z[origins + 1]))
+    assert torch.equal(future_known[:, 0], torch.from_numpy(inputs.known[origins + 1]))
