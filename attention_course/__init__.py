@@ -5,4 +5,9 @@ lives here, tested, and is imported: data sets, models reused across chapters, p
 widget demos, the training loop, lab checks and the lab generator.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # the version in pyproject.toml, as installed: said once, there
+    __version__ = version("attention-course")
+except PackageNotFoundError:  # imported from a clone that was never installed
+    __version__ = "unknown"
