@@ -59,6 +59,22 @@ def expect_tensor(value, shape=None, name: str = "your result") -> torch.Tensor:
     return value.detach()
 
 
+def expect_weights(value, shape, why_not_finite: str | None = None) -> torch.Tensor:
+    """Attention weights: a tensor of ``shape`` with finite values, as float64.
+
+    ``why_not_finite``, when given, is the message for NaN or infinite weights, checked
+    before the shape: it can say what usually causes them (a row with no real position).
+    """
+    if (
+        why_not_finite is not None
+        and isinstance(value, torch.Tensor)
+        and value.is_floating_point()
+        and not torch.isfinite(value).all()
+    ):
+        raise CaseFailed(why_not_finite)
+    return expect_tensor(value, shape=shape, name="weights").double()
+
+
 def expect_array(value, shape=None, name: str = "your result") -> np.ndarray:
     """Finite numbers (a tensor, an array, a list, a number) of the given shape, as float64."""
     array = _as_float64(value)

@@ -30,6 +30,7 @@ from .expect import (
     expect_parts,
     expect_tensor,
     expect_true,
+    expect_weights,
     reject_mistakes,
     seeded_generator,
 )
@@ -58,26 +59,11 @@ def reference_masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.
     return torch.nan_to_num(weights, nan=0.0) * mask  # a row of padding only: 0, not 0/0
 
 
-def _weights(result, shape) -> torch.Tensor:
-    return expect_tensor(result, shape=shape, name="weights").double()
-
-
-def _weights_or_why(result, shape, why_not_finite: str) -> torch.Tensor:
-    """The weights, or a message saying why they are NaN or infinite."""
-    if (
-        isinstance(result, torch.Tensor)
-        and result.is_floating_point()
-        and not torch.isfinite(result).all()
-    ):
-        raise CaseFailed(why_not_finite)
-    return _weights(result, shape)
-
-
 def _like_softmax(scores, mask, hint: str = ""):
     """A judge: the weights equal a softmax over each row's real positions."""
 
     def judge(result):
-        got = _weights(result, scores.shape)
+        got = expect_weights(result, scores.shape)
         zeroed_after = torch.softmax(scores.double(), dim=-1) * mask.expand(scores.shape)
         reject_mistakes(
             got,
@@ -126,10 +112,10 @@ def check_masked_softmax():
     one_mask = torch.tensor([[True, True, True, False]])
 
     def shaped(result):
-        _weights(result, (3, 6))
+        expect_weights(result, (3, 6))
 
     def rows_sum_to_one(result):
-        got = _weights(result, (3, 6))
+        got = expect_weights(result, (3, 6))
         sums = got.sum(dim=-1)
         columns = got.sum(dim=0)[mask.all(dim=0)]
         expect_true(
@@ -144,11 +130,11 @@ def check_masked_softmax():
         )
 
     def zero_on_padding(result):
-        leaked = _weights(result, (3, 6))[~mask].abs().max().item()
+        leaked = expect_weights(result, (3, 6))[~mask].abs().max().item()
         expect_true(leaked == 0, f"padded positions got weight up to {leaked:.3g}; it must be 0")
 
     def large_scores(result):
-        got = _weights_or_why(
+        got = expect_weights(
             result,
             (2, 4),
             "scores of ±1000 gave NaN or inf: exp(1000) overflows. Subtract each row's "
@@ -165,7 +151,7 @@ def check_masked_softmax():
         expect_close(got, reference_masked_softmax(huge, all_real), name="weights")
 
     def padding_left_out_of_the_maximum(result):
-        got = _weights_or_why(
+        got = expect_weights(
             result,
             (2, 5),
             "a padded score of 5000 made the weights NaN: take each row's maximum over "
@@ -182,7 +168,7 @@ def check_masked_softmax():
         expect_close(got, reference_masked_softmax(loud_padding, padding_mask), name="weights")
 
     def very_negative_row(result):
-        got = _weights_or_why(
+        got = expect_weights(
             result,
             (1, 5),
             "real scores near -30000 gave NaN: every exp(score) underflows to 0 unless "
@@ -199,7 +185,7 @@ def check_masked_softmax():
         expect_close(got, reference_masked_softmax(very_negative, three_real), name="weights")
 
     def all_padding_row(result):
-        got = _weights_or_why(
+        got = expect_weights(
             result,
             (2, 4),
             "a row that is all padding gave NaN (0 / 0): return zeros for such a row",

@@ -32,6 +32,7 @@ from .expect import (
     expect_parts,
     expect_tensor,
     expect_true,
+    expect_weights,
     reject_mistakes,
     seeded_generator,
     seeded_randn,
@@ -74,25 +75,11 @@ def reference_masked_sparsemax(scores: torch.Tensor, mask: torch.Tensor) -> torc
     return entmax.sparsemax(filled, dim=-1) * mask
 
 
-def _weights(result, shape) -> torch.Tensor:
-    return expect_tensor(result, shape=shape, name="weights").double()
-
-
-def _finite_weights(result, shape, why: str) -> torch.Tensor:
-    if (
-        isinstance(result, torch.Tensor)
-        and result.is_floating_point()
-        and not torch.isfinite(result).all()
-    ):
-        raise CaseFailed(why)
-    return _weights(result, shape)
-
-
 def _like_sparsemax(scores, mask, hint: str = ""):
     """A judge: the weights equal sparsemax over each row's real positions."""
 
     def judge(result):
-        got = _weights(result, scores.shape)
+        got = expect_weights(result, scores.shape)
 
         def zeroed_after():
             import entmax
@@ -159,10 +146,10 @@ def check_masked_sparsemax():
     one_mask = torch.tensor([[True, True, True, False]])
 
     def shaped(result):
-        _weights(result, (4, 7))
+        expect_weights(result, (4, 7))
 
     def rows_sum_to_one(result):
-        sums = _weights(result, (4, 7)).sum(dim=-1)
+        sums = expect_weights(result, (4, 7)).sum(dim=-1)
         worst = int((sums - 1).abs().argmax())
         expect_true(
             bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-5)),
@@ -171,11 +158,11 @@ def check_masked_sparsemax():
         )
 
     def zero_on_padding(result):
-        leaked = _weights(result, (4, 7))[~mask].abs().max().item()
+        leaked = expect_weights(result, (4, 7))[~mask].abs().max().item()
         expect_true(leaked == 0, f"padded positions got weight up to {leaked:.3g}; it must be 0")
 
     def exact_zeros(result):
-        got = _weights(result, (1, 5))
+        got = expect_weights(result, (1, 5))
         shown = [round(w, 3) for w in got[0].tolist()]
         expect_true(
             bool((got[0, 1:] == 0).all()),
@@ -184,7 +171,7 @@ def check_masked_sparsemax():
         )
 
     def loud(result):
-        got = _finite_weights(
+        got = expect_weights(
             result, (2, 5), "a padded score of 50 made the weights NaN or infinite"
         )
         expect_true(
@@ -196,7 +183,7 @@ def check_masked_sparsemax():
         expect_close(got, reference_masked_sparsemax(loud_padding, padding_mask), name="weights")
 
     def very_negative_row(result):
-        got = _finite_weights(
+        got = expect_weights(
             result, (1, 5), "real scores near -5000 made the weights NaN or infinite"
         )
         total = got.sum().item()
@@ -210,7 +197,7 @@ def check_masked_sparsemax():
         expect_close(got, reference_masked_sparsemax(very_negative, three_real), name="weights")
 
     def all_padding_row(result):
-        got = _finite_weights(
+        got = expect_weights(
             result,
             (2, 4),
             "a row that is all padding gave NaN or infinity: -inf in the sorted scores "
@@ -224,7 +211,7 @@ def check_masked_sparsemax():
         expect_close(got, reference_masked_sparsemax(empty_scores, empty), name="weights")
 
     def large(result):
-        got = _finite_weights(result, (2, 4), "scores of ±1000 gave NaN or infinity")
+        got = expect_weights(result, (2, 4), "scores of ±1000 gave NaN or infinity")
         expect_close(got, reference_masked_sparsemax(huge, all_real), name="weights", atol=1e-4)
 
     return [
