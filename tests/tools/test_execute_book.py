@@ -1,6 +1,7 @@
 """make book: notebooks run side by side into jupyter-book's execution cache first."""
 
 import nbformat
+import pytest
 from jupyter_cache import get_cache
 
 from tools import execute_book
@@ -20,6 +21,8 @@ def test_notebooks_run_side_by_side_into_the_cache_the_build_reads(tmp_path):
     failed = execute_book.execute([good, other, broken], cache_path, timeout=60, workers=2)
     assert failed == [broken]  # left out of the cache: the build runs it and shows the error
     cache = get_cache(str(cache_path))
+    with pytest.raises(KeyError):  # no cached run of the broken notebook
+        cache.match_cache_notebook(nbformat.read(broken, as_version=4))
     record = cache.match_cache_notebook(nbformat.read(good, as_version=4))
     assert record.data["execution_seconds"] > 0  # the build's statistics page shows it
     _, executed = cache.merge_match_into_notebook(nbformat.read(good, as_version=4))
