@@ -22,6 +22,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from tools.unix_socket_kernels import UnixSocketKernelManager
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "_build" / "profile.json"
 CELL_SECONDS = 600
@@ -44,6 +46,7 @@ def run_once(path: Path) -> tuple[float, list[float]]:
         timeout=CELL_SECONDS,
         kernel_name="python3",
         record_timing=True,
+        kernel_manager_class=UnixSocketKernelManager,  # no TCP port to collide on
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute(env=env)

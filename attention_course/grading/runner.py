@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,6 +240,7 @@ class _LimitedClient(NotebookClient):
         )
         self.limits = limits
         self.box = box
+        self.sockets: tempfile.TemporaryDirectory | None = None  # an unsandboxed kernel's
         # The notebook's clock starts once its kernel is ready (a slow start is not the
         # submission's fault); starting has a limit of its own.
         self.deadline = math.inf
@@ -253,11 +255,19 @@ class _LimitedClient(NotebookClient):
         self.watch: asyncio.Task | None = None
 
     def create_kernel_manager(self):
-        self.km = (
-            _SandboxedKernelManager(self.box, config=self.config)
-            if self.box is not None
-            else _BoundedKernelManager(kernel_name=self.kernel_name, config=self.config)
-        )
+        if self.box is not None:
+            self.km = _SandboxedKernelManager(self.box, config=self.config)
+        else:
+            # Unix sockets in a folder of this kernel's own, not TCP ports: two processes
+            # that each pick "free" ports can pick the same one, and a kernel then fails
+            # with "Address already in use" (as when tests or graders run side by side).
+            self.sockets = tempfile.TemporaryDirectory(prefix="kernel-")
+            self.km = _BoundedKernelManager(
+                kernel_name=self.kernel_name,
+                transport="ipc",
+                ip=os.path.join(self.sockets.name, "k"),
+                config=self.config,
+            )
         return self.km
 
     def _cell_timeout(self, cell) -> int:
@@ -429,6 +439,9 @@ async def run_notebook_async(notebook, cwd: Path, limits: Limits, box: Box | Non
                 client.current,
             )
         )
+    finally:
+        if client.sockets is not None:
+            client.sockets.cleanup()
     for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and _OUT_OF_MEMORY.search(

@@ -1,5 +1,8 @@
 """Running a notebook with limits: problems are noted, never raised."""
 
+import tempfile
+from pathlib import Path
+
 import nbformat
 
 from attention_course.grading.gradebook import OUTPUT_LIMIT, TIME_LIMIT
@@ -43,3 +46,26 @@ def test_how_a_kernel_ended_reads_bwraps_exit_codes():
     assert _how(-9, None) == " (killed by signal 9: out of memory?)"
     assert _how(137, object()) == " (killed by signal 9: out of memory?)"
     assert _how(None, None) == ""
+
+
+def test_an_unsandboxed_kernel_talks_over_unix_sockets_it_removes(tmp_path, monkeypatch):
+    # TCP ports picked as "free" by two processes at once can be the same port: tests and
+    # graders running side by side must not depend on luck.
+    sockets = tmp_path / "tmp"
+    sockets.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(sockets))
+    code = (
+        "import json, pathlib\n"
+        "from ipykernel.connect import get_connection_file\n"
+        "info = json.loads(pathlib.Path(get_connection_file()).read_text())\n"
+        "print(info['transport'], info['ip'])"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    run = run_notebook(notebook, tmp_path, Limits(memory_bytes=None))
+    assert not run.problems
+    transport, address = run.notebook.cells[0].outputs[0].text.split()
+    assert transport == "ipc", f"the kernel talked over {transport} at {address}"
+    assert Path(address).parent.parent == sockets and Path(address).parent.name.startswith(
+        "kernel-"
+    )
+    assert not list(sockets.iterdir()), "the sockets' folder is left behind"
