@@ -1,9 +1,11 @@
-"""Where the builds put their files, and how long a notebook may run: said once, here.
+"""Where the builds put their files, which notebooks they run, and how long a notebook may
+run: said once, here.
 
-The Makefile's test targets, :mod:`tools.run_notebooks`, :mod:`tools.notebook_timing` and the
-tests of the built book (``tests/book/``) read these. ``_config.yml`` cannot import Python,
-so it repeats :data:`NOTEBOOK_LIMIT_SECONDS` as its cell timeout, and a test checks that the
-two agree.
+The Makefile's test targets, the tools that run notebooks (:mod:`tools.run_notebooks`,
+:mod:`tools.notebook_timing`, :mod:`tools.execute_book`, :mod:`tools.profile`,
+:mod:`tools.colab`) and the tests of the built book (``tests/book/``) read these.
+``_config.yml`` cannot import Python, so it repeats :data:`NOTEBOOK_LIMIT_SECONDS` as its
+cell timeout, and a test checks that the two agree.
 """
 
 from pathlib import Path
@@ -28,3 +30,10 @@ SCREENSHOTS = BUILD / "screenshots"  # one per page of the test book, by the bro
 # book build for a single cell.
 NOTEBOOK_BAR_SECONDS = 60
 NOTEBOOK_LIMIT_SECONDS = 120
+
+
+def book_notebooks(root: Path = ROOT) -> list[Path]:
+    """The notebooks the book executes: every chapter and solution (labs are shown as is)."""
+    return sorted((root / "chapters").glob("*.ipynb")) + sorted(
+        (root / "solutions").glob("*.ipynb")
+    )

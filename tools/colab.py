@@ -30,6 +30,7 @@ import urllib.request
 from pathlib import Path
 
 from tools import notebooks
+from tools.book_paths import book_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = ROOT / "colab" / "runtime.txt"
@@ -243,9 +244,7 @@ def check() -> int:
     print("pip's report: installing the course changes none of Colab's packages")
     seconds = install_like_the_setup_cell()
     print(f"the set-up cell installed the course in {seconds:.0f} s")
-    paths = sorted((ROOT / "chapters").glob("*.ipynb")) + sorted(
-        (ROOT / "solutions").glob("*.ipynb")
-    )
+    paths = book_notebooks()
     start = time.monotonic()
     failures = run_notebooks(paths)
     print(

@@ -28,17 +28,10 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 
-from tools.book_paths import BUILD, NOTEBOOK_LIMIT_SECONDS, ROOT
+from tools.book_paths import BUILD, NOTEBOOK_LIMIT_SECONDS, ROOT, book_notebooks
 from tools.unix_socket_kernels import UnixSocketKernelManager
 
 CACHE = BUILD / ".jupyter_cache"  # where jupyter-book keeps it for the book in _build/
-
-
-def book_notebooks(root: Path = ROOT) -> list[Path]:
-    """The notebooks the build executes: every chapter and solution (labs are shown as is)."""
-    return sorted((root / "chapters").glob("*.ipynb")) + sorted(
-        (root / "solutions").glob("*.ipynb")
-    )
 
 
 def _execute(task: tuple[Path, int]):

@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from tools.book_paths import book_notebooks
 from tools.unix_socket_kernels import UnixSocketKernelManager
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per notebook (default 3)")
     parser.add_argument("--top", type=int, default=8, help="cells listed per notebook")
     args = parser.parse_args(argv)
-    paths = args.notebooks or (
-        sorted((ROOT / "chapters").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
-    )
+    paths = args.notebooks or book_notebooks()
     results = {}
     for path in paths:
         path = path.resolve()

@@ -2,8 +2,9 @@
 
 When notebooks run side by side (:mod:`tools.run_notebooks`, :mod:`tools.execute_book`,
 and :mod:`tools.profile` in the parallel tests), two kernel launchers that each pick "free"
-TCP ports can pick the same one, and one kernel then fails with "Address already in use" (it failed a CI run here). Socket files in a
-folder of each process's own cannot collide with anything.
+TCP ports can pick the same one, and one kernel then fails with "Address already in use"
+(it failed a CI run here). Socket files in a folder of each process's own cannot collide
+with anything.
 """
 
 from __future__ import annotations
