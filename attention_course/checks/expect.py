@@ -139,9 +139,11 @@ def expect_close(
     difference = np.abs(got - expected)
     where = np.unravel_index(np.argmax(difference), difference.shape)
     at = f" at index {tuple(int(i) for i in where)}" if got.ndim else ""
+    off = int((~close).sum())
     message = (
-        f"{name} differs from the expected values: {int((~close).sum())} of "
-        f"{close.size} entries are off, the largest by {difference.max():.3g}{at} "
+        f"{name} differs from the expected values: {off} of {close.size} "
+        f"{'entry is' if close.size == 1 else 'entries are' if off > 1 else 'entries is'} off, "
+        f"the largest by {difference.max():.3g}{at} "
         f"(got {got[where]:.4g}, expected {expected[where]:.4g})"
     )
     raise CaseFailed(message + (f". {hint}" if hint else ""))

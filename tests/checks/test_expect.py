@@ -54,3 +54,14 @@ def test_choices_and_parts_say_what_was_expected():
         expect_choice("c", ["a", "b"])
     with pytest.raises(CaseFailed, match=r"return a pair \(output, weights\), got None"):
         expect_parts(None, "output", "weights")
+
+
+def test_expect_close_counts_the_entries_off_in_plain_words():
+    with pytest.raises(
+        CaseFailed, match=r"1 of 3 entries is off, the largest by 1 at index \(1,\)"
+    ):
+        expect_close([0.0, 1.0, 0.0], [0.0, 0.0, 0.0])
+    with pytest.raises(CaseFailed, match="2 of 3 entries are off"):
+        expect_close([1.0, 1.0, 0.0], [0.0, 0.0, 0.0])
+    with pytest.raises(CaseFailed, match="1 of 1 entry is off"):
+        expect_close([1.0], [0.0])
