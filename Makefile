@@ -48,16 +48,19 @@ book: $(INSTALLED) $(ASSETS) $(PACKAGE_STAMP)
 	ATTENTION_COURSE_BOOK=1 $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 # 0. style: ruff format and lint (`make lint`);
-# 1. the package, the labs' three proofs, the notebooks' form (on up to 4 cores: every
-#    kernel a test starts talks over Unix sockets, so parallel tests cannot collide);
+# 1. the package, the labs' three proofs, the notebooks' form;
 # 2. every chapter and solution executed twice, side by side: under nbval (timed) and in
 #    the book built from scratch with warnings as errors (tools/run_notebooks.py);
 # 3. what the build must show: the same metrics in both runs, time limits, and the HTML
 #    itself, every page opened offline in headless Chromium (tests/book/).
+# Steps 1 and 3 run on up to 4 cores (pytest-xdist; idle workers take queued tests from
+# busy ones). Every kernel a test starts talks over Unix sockets, so that parallel tests
+# cannot collide on a TCP port, and each browser-test worker drives its own Chromium.
+PARALLEL := --numprocesses=auto --maxprocesses=4 --dist worksteal
 test: $(INSTALLED) $(ASSETS) lint
-	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=4 tests --ignore=tests/book
+	$(BIN)/python -m pytest $(PARALLEL) tests --ignore=tests/book
 	$(BIN)/python -m tools.run_notebooks
-	$(BIN)/python -m pytest tests/book
+	$(BIN)/python -m pytest $(PARALLEL) tests/book
 
 # Style: ruff's formatter and linter (settings in pyproject.toml); `make format` applies them.
 lint: $(INSTALLED)

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from attention_course.reporting import BOOK_VARIABLE, METRICS_DIR_VARIABLE
-from tools.book_paths import METRICS, NOTEBOOK_LIMIT_SECONDS, ROOT, TEST_BOOK_OUTPUT
+from tools.book_paths import METRICS, NOTEBOOK_LIMIT_SECONDS, ROOT, SCREENSHOTS, TEST_BOOK_OUTPUT
 
 BIN = Path(sys.executable).parent
 
@@ -55,7 +55,7 @@ RUNS = {
 
 
 def main() -> int:
-    subprocess.run(["rm", "-rf", str(METRICS), str(TEST_BOOK_OUTPUT)], check=True)
+    subprocess.run(["rm", "-rf", str(METRICS), str(TEST_BOOK_OUTPUT), str(SCREENSHOTS)], check=True)
     TEST_BOOK_OUTPUT.mkdir(parents=True)
     book_log = TEST_BOOK_OUTPUT / "build.log"
     running = {}

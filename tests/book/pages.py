@@ -1,13 +1,18 @@
-"""Reading the pages of the book that `make test` builds (see tools/book_paths.py)."""
+"""Reading the book that `make test` builds (see tools/book_paths.py): its pages, the
+seconds each notebook ran in its execution cache, and what the browser test found."""
 
 from __future__ import annotations
 
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
+from tools.book_paths import ROOT, SCREENSHOTS, TEST_BOOK_BUILD
 from tools.book_paths import TEST_BOOK_HTML as HTML
 
+# axe-core's impacts of an accessibility finding, most severe first.
+IMPACTS = ("critical", "serious", "moderate", "minor")
 STATE_SCRIPT = re.compile(
     r'(<script type="application/vnd.jupyter.widget-state\+json">)(.*?)(</script>)', re.S
 )
@@ -23,6 +28,23 @@ def book_pages() -> list[str]:
         for path in HTML.rglob("*.html")
         if not path.relative_to(HTML).parts[0].startswith("_")
     )
+
+
+def book_build_seconds() -> dict[str, float]:
+    """Seconds each notebook ran in the book build, by path ("chapters/01_....ipynb")."""
+    from jupyter_cache import get_cache  # jupyter-book's own cache of executed notebooks
+
+    records = get_cache(TEST_BOOK_BUILD / ".jupyter_cache").list_cache_records()
+    return {
+        record.uri.split(str(ROOT) + "/", 1)[-1]: record.data["execution_seconds"]
+        for record in records
+    }
+
+
+def page_record(page_path: str) -> Path:
+    """Where the browser test keeps what it found on a page (its screenshot beside it, .jpg)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / (page_path.replace("/", "__") + ".json")
 
 
 def read(page_path: str) -> str:

@@ -4,11 +4,10 @@ import json
 import re
 
 import pytest
-from jupyter_cache import get_cache
 
 from attention_course.reporting import format_metric
-from tests.book.pages import read
-from tools.book_paths import METRICS, NOTEBOOK_BAR_SECONDS, NOTEBOOK_LIMIT_SECONDS, ROOT
+from tests.book.pages import book_build_seconds, read
+from tools.book_paths import METRICS, NOTEBOOK_LIMIT_SECONDS, ROOT
 
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
 
@@ -44,24 +43,12 @@ def test_two_runs_print_the_same_metrics():
     assert first == second
 
 
-def test_every_notebook_ran_within_the_time_limit(built_book, capsys):
-    records = get_cache(built_book / ".jupyter_cache").list_cache_records()
-    seconds = {
-        record.uri.split(str(ROOT) + "/", 1)[-1]: record.data["execution_seconds"]
-        for record in records
-    }
+def test_every_notebook_ran_within_the_time_limit(built_book):
+    seconds = book_build_seconds()  # printed at the end of the run (conftest.py)
     expected = {
         f"{folder}/{p.name}"
         for folder in ("chapters", "solutions")
         for p in (ROOT / folder).glob("*.ipynb")
     }
     assert set(seconds) == expected
-    with capsys.disabled():
-        print(
-            f"\nexecution time in the book build (bar {NOTEBOOK_BAR_SECONDS} s, "
-            f"limit {NOTEBOOK_LIMIT_SECONDS} s)"
-        )
-        for name, value in sorted(seconds.items()):
-            print(f"{value:7.1f} s  {name}")
-        print(f"{sum(seconds.values()):7.1f} s  in all")
     assert all(value <= NOTEBOOK_LIMIT_SECONDS for value in seconds.values()), seconds
