@@ -77,12 +77,25 @@ def browser():
             "the book's browser test needs Chromium: `apt-get install chromium` "
             "(Debian's package; Playwright's browser download is not used)"
         )
+    missing_axe = axe_missing(AXE)
+    if missing_axe:
+        pytest.fail(missing_axe)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def axe_missing(axe: Path) -> str | None:
+    """What to do when the audit's script is not there (a clone without `make assets`)."""
+    if axe.is_file():
+        return None
+    return (
+        f"the book's accessibility audit needs axe-core at {axe}: "
+        "`make assets` installs it from npm with the book's other assets"
+    )
 
 
 class Visit:
@@ -623,3 +636,9 @@ def test_the_browser_check_fails_when_it_should(browser, specimen, breakage):
         visit.close()
     missed = [words for words in expected if not any(words in problem for problem in problems)]
     assert not missed, f"the check did not report {missed}; it reported {problems}"
+
+
+def test_a_clone_without_the_assets_is_told_how_to_get_the_audit(tmp_path):
+    assert axe_missing(AXE) is None  # `make test` installs the assets first
+    message = axe_missing(tmp_path / "node_modules" / "axe-core" / "axe.min.js")
+    assert message is not None and "`make assets`" in message and "axe.min.js" in message
