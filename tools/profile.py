@@ -5,7 +5,9 @@ notebooks named) ``--runs`` times, one after the other, each in a fresh kernel o
 torch thread as the book runs them, and prints for each notebook its median wall time,
 the kernel's start, and the cells that cost the most (median seconds, with the share of
 the notebook and the cell's first line). The medians go to ``_build/profile.json``.
-A run on a busy machine is slower: compare profiles taken under the same load.
+A run on a busy machine is slower: compare profiles taken under the same load. A notebook
+that raises is named with its failing cell and error, the others are still profiled, and
+the command exits with 1.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 from tools.book_paths import book_notebooks
 from tools.unix_socket_kernels import UnixSocketKernelManager
@@ -28,6 +31,21 @@ from tools.unix_socket_kernels import UnixSocketKernelManager
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "_build" / "profile.json"
 CELL_SECONDS = 600
+
+
+class NotebookFailed(Exception):
+    """A cell raised: which one and what, in one line instead of the kernel's traceback."""
+
+
+def _failure(notebook, error: CellExecutionError) -> str:
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for index, cell in enumerate(code_cells):
+        if any(output.output_type == "error" for output in cell.get("outputs", [])):
+            where = f"code cell {index} ({_first_line(cell.source)})"
+            break
+    else:
+        where = "a code cell"
+    return f"{where} raised {error.ename}: {error.evalue}"
 
 
 def _seconds(start: str, end: str) -> float:
@@ -50,7 +68,10 @@ def run_once(path: Path) -> tuple[float, list[float]]:
         kernel_manager_class=UnixSocketKernelManager,  # no TCP port to collide on
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute(env=env)
+    try:
+        client.execute(env=env)
+    except CellExecutionError as error:
+        raise NotebookFailed(_failure(notebook, error)) from None
     wall = time.monotonic() - start
     cells = []
     for cell in notebook.cells:
@@ -81,6 +102,10 @@ def profile(path: Path, runs: int) -> dict:
             for i, s in enumerate(medians)
         ],
     }
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _first_line(source: str) -> str:
@@ -123,15 +148,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = args.notebooks or book_notebooks()
     results = {}
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    failed = []
     for path in paths:
         path = path.resolve()
-        name = str(path.relative_to(ROOT))
-        results[name] = profile(path, args.runs)
+        name = _shown(path)
+        try:
+            results[name] = profile(path, args.runs)
+        except NotebookFailed as error:
+            failed.append(name)
+            print(f"{name}: FAILED, not profiled: {error}", flush=True)
+            continue
         print(report(name, results[name], args.top), flush=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=1))
-    print(f"medians written to {OUT.relative_to(ROOT)}")
-    return 0
+    print(f"medians written to {_shown(OUT)}")
+    if failed:
+        print(f"{len(failed)} notebook(s) raised: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
