@@ -147,11 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=8, help="cells listed per notebook")
     args = parser.parse_args(argv)
     paths = args.notebooks or book_notebooks()
-    results = {}
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)}")
-    failed = []
+    results, failed = {}, []
     for path in paths:
         path = path.resolve()
         name = _shown(path)

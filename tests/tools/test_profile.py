@@ -1,6 +1,7 @@
 """make profile: a notebook's cells timed in a fresh kernel, medians over runs."""
 
 import nbformat
+import pytest
 
 from tools import profile
 
@@ -49,8 +50,6 @@ def test_a_notebook_that_raises_is_named_in_one_line_and_the_others_still_run(
 
 
 def test_a_path_that_is_no_notebook_is_refused_before_anything_runs(tmp_path, capsys):
-    import pytest
-
     with pytest.raises(SystemExit) as stopped:
         profile.main([str(tmp_path / "chapter_10.ipynb")])
     assert stopped.value.code == 2
